@@ -1,0 +1,101 @@
+"""Roles, permissions, and the table that joins them.
+
+A permission is named ``scope:resource:action``. A role is always held at an org unit and applies to that unit
+and everything below it (``RoleAssignment``). Permissions of later contexts (surveillance, identity) are declared
+here already, so that roles are complete from the start.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+SYSTEM_ADMIN = "system_admin"
+NATIONAL_EPIDEMIOLOGIST = "national_epidemiologist"
+REGIONAL_OFFICER = "regional_officer"
+DISTRICT_OFFICER = "district_officer"
+VIEWER = "viewer"
+PARTNER = "partner"
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = SYSTEM_ADMIN, "System administrator"
+    NATIONAL_EPIDEMIOLOGIST = NATIONAL_EPIDEMIOLOGIST, "National epidemiologist"
+    REGIONAL_OFFICER = REGIONAL_OFFICER, "Regional officer"
+    DISTRICT_OFFICER = DISTRICT_OFFICER, "District officer (data entry)"
+    VIEWER = VIEWER, "Viewer"
+    PARTNER = PARTNER, "Partner (aggregates only)"
+
+
+#: Every permission, with what it allows.
+PERMISSIONS: dict[str, str] = {
+    "accounts:profile:read": "see one's own account, roles and jurisdiction",
+    "accounts:token:read": "list one's own API tokens",
+    "accounts:token:write": "create and revoke one's own API tokens",
+    "accounts:user:read": "see the accounts and role assignments within the jurisdiction",
+    "accounts:user:write": "create accounts and assign roles within the jurisdiction",
+    "orgunits:orgunit:read": "see the org units of the jurisdiction",
+    "orgunits:orgunit:write": "create, import and change org units of the jurisdiction",
+    "audit:record:read": "read the audit trail",
+    "surveillance:report:read": "read case reports and line lists",
+    "surveillance:report:write": "enter and correct case reports",
+    "surveillance:aggregate:read": "read aggregated counts (no individual records)",
+    "surveillance:run:write": "start detection runs",
+    "surveillance:signal:read": "see signals raised by detection",
+    "surveillance:signal:write": "assess, verify and close signals",
+    "identity:person:read": "read identifying data of persons",
+}
+
+_EVERYONE = {"accounts:profile:read", "orgunits:orgunit:read"}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    SYSTEM_ADMIN: frozenset(PERMISSIONS),
+    NATIONAL_EPIDEMIOLOGIST: frozenset(
+        _EVERYONE
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "surveillance:report:read",
+            "surveillance:report:write",
+            "surveillance:aggregate:read",
+            "surveillance:run:write",
+            "surveillance:signal:read",
+            "surveillance:signal:write",
+            "identity:person:read",
+        }
+    ),
+    REGIONAL_OFFICER: frozenset(
+        _EVERYONE
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "surveillance:report:read",
+            "surveillance:report:write",
+            "surveillance:aggregate:read",
+            "surveillance:signal:read",
+            "surveillance:signal:write",
+        }
+    ),
+    DISTRICT_OFFICER: frozenset(
+        _EVERYONE
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "surveillance:report:read",
+            "surveillance:report:write",
+            "surveillance:aggregate:read",
+            "surveillance:signal:read",
+        }
+    ),
+    VIEWER: frozenset(
+        _EVERYONE | {"surveillance:report:read", "surveillance:aggregate:read", "surveillance:signal:read"}
+    ),
+    PARTNER: frozenset(_EVERYONE | {"accounts:token:read", "accounts:token:write", "surveillance:aggregate:read"}),
+}
+
+#: Roles that must pass a TOTP second factor before reaching anything.
+MFA_ROLES: frozenset[str] = frozenset({SYSTEM_ADMIN, NATIONAL_EPIDEMIOLOGIST})
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(role, frozenset())

@@ -1,0 +1,238 @@
+"""Writing, reading and verifying the audit trail.
+
+Services of every context call :func:`record` inside the transaction that does the audited work, so the record
+commits or rolls back with it. Appends are serialised on the chain-head row (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite takes its database write lock at the start of the transaction), so concurrent writers can never
+fork the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dhnet.audit.models import AuditRecord, ChainHead
+from dhnet.platform.access import Actor
+from dhnet.platform.errors import Forbidden, Invalid
+
+GENESIS = "0" * 64
+READ_PERMISSION = "audit:record:read"
+
+#: Fields covered by the hash, in canonical order (the JSON is also key-sorted).
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_username",
+    "actor_role",
+    "via",
+    "action",
+    "object_type",
+    "object_id",
+    "ip",
+    "purpose",
+    "detail",
+    "prev_hash",
+)
+
+
+def canonical(values: dict[str, Any]) -> bytes:
+    """The canonical byte form of a record's content: key-sorted compact JSON, UTC timestamp in microseconds."""
+    content = {name: values[name] for name in HASHED_FIELDS}
+    at = content["at"]
+    if isinstance(at, dt.datetime):
+        content["at"] = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def digest(values: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(values)).hexdigest()
+
+
+def _row_values(row: AuditRecord) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in HASHED_FIELDS}
+
+
+def _locked_head() -> ChainHead:
+    head = ChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # The migration creates the head; this recreates it after a test flush (an empty table, so no fork).
+        last = AuditRecord.objects.order_by("-seq").first()
+        ChainHead.objects.get_or_create(
+            pk=1, defaults={"seq": last.seq if last else 0, "hash": last.hash if last else GENESIS}
+        )
+        head = ChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def record(
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str = "",
+    object_id: str | int = "",
+    detail: dict[str, Any] | None = None,
+    permission: str | None = None,
+) -> AuditRecord:
+    """Append one record for ``actor`` doing ``action`` (e.g. ``orgunits.orgunit.read``) on an object.
+
+    Call it inside the service's transaction; it opens a nested atomic block itself so it is safe either way.
+    ``permission`` names the permission the action used, to record the role(s) that granted it.
+    """
+    detail = dict(detail or {})
+    try:
+        json.dumps(detail, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise Invalid(f"audit detail is not JSON-serialisable: {exc}") from exc
+    with transaction.atomic():
+        head = _locked_head()
+        values: dict[str, Any] = {
+            "seq": head.seq + 1,
+            "at": timezone.now(),
+            "actor_id": actor.user_id,
+            "actor_username": actor.username[:150],
+            "actor_role": actor.role_label(permission),
+            "via": actor.via,
+            "action": action[:100],
+            "object_type": object_type[:100],
+            "object_id": str(object_id)[:255],
+            "ip": actor.ip or "",
+            "purpose": actor.purpose[:64],
+            "detail": detail,
+            "prev_hash": head.hash,
+        }
+        values["hash"] = digest(values)
+        row = AuditRecord.objects.create(**values)
+        head.seq = row.seq
+        head.hash = row.hash
+        head.save(update_fields=["seq", "hash"])
+    return row
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A break in the chain: the row where it shows, and what is wrong."""
+
+    record_id: int | None
+    seq: int | None
+    kind: str  # altered | missing | inserted | relinked | head
+    message: str
+
+
+@dataclass
+class VerifyReport:
+    count: int = 0
+    head_hash: str = GENESIS
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(*, chunk_size: int = 2000) -> VerifyReport:
+    """Walk the whole chain and report every altered, inserted or deleted row.
+
+    - altered: the stored hash differs from the hash of the row's content;
+    - missing (deleted): ``seq`` jumps, or the row does not link to the row before it;
+    - inserted: a ``seq`` out of order, or a row whose link or hash does not fit;
+    - head: the chain head does not point at the last row (rows deleted or appended at the end).
+    """
+    report = VerifyReport()
+    expected_seq = 1
+    prev_hash = GENESIS
+    last: AuditRecord | None = None
+    for row in AuditRecord.objects.order_by("seq", "id").iterator(chunk_size=chunk_size):
+        report.count += 1
+        if row.seq != expected_seq:
+            if row.seq > expected_seq:
+                kind, what = "missing", f"records #{expected_seq}..#{row.seq - 1} are missing (deleted)"
+            else:
+                kind, what = "inserted", f"sequence number {row.seq} repeats or goes back (inserted row)"
+            report.problems.append(Problem(row.pk, row.seq, kind, f"record id {row.pk}: {what}"))
+        if row.hash != digest(_row_values(row)):
+            report.problems.append(
+                Problem(row.pk, row.seq, "altered", f"record id {row.pk}: content does not match its hash (altered)")
+            )
+        if row.prev_hash != prev_hash:
+            report.problems.append(
+                Problem(
+                    row.pk,
+                    row.seq,
+                    "relinked",
+                    f"record id {row.pk}: does not link to the previous record (a record before it was deleted, "
+                    "altered or inserted)",
+                )
+            )
+        prev_hash = row.hash
+        expected_seq = row.seq + 1
+        last = row
+    head = ChainHead.objects.filter(pk=1).first()
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    last_seq, last_hash = (last.seq, last.hash) if last else (0, GENESIS)
+    if (head_seq, head_hash) != (last_seq, last_hash):
+        report.problems.append(
+            Problem(
+                last.pk if last else None,
+                last_seq,
+                "head",
+                f"chain head points at #{head_seq} but the last record is #{last_seq}"
+                + (f" (record id {last.pk})" if last else "")
+                + ": records were deleted from or appended to the end outside the audit service",
+            )
+        )
+    report.head_hash = last_hash
+    return report
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    username: str = ""
+    action: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def search(actor: Actor, flt: RecordFilter, *, page: int = 1, per_page: int = 50) -> Page[AuditRecord]:
+    """A page of records, newest first, for an actor holding ``audit:record:read`` (reading is itself audited).
+
+    The audit trail is platform-wide: only roles whose grant is at the top of the hierarchy should hold
+    ``audit:record:read`` (the system administrator).
+    """
+    if not actor.has(READ_PERMISSION):
+        raise Forbidden(f"requires {READ_PERMISSION}")
+    qs: QuerySet[AuditRecord] = AuditRecord.objects.order_by("-seq")
+    if flt.username:
+        qs = qs.filter(actor_username=flt.username)
+    if flt.action:
+        qs = qs.filter(action__startswith=flt.action)
+    tz = timezone.get_current_timezone()
+    if flt.date_from:
+        qs = qs.filter(at__gte=dt.datetime.combine(flt.date_from, dt.time.min, tzinfo=tz))
+    if flt.date_to:
+        qs = qs.filter(at__lt=dt.datetime.combine(flt.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    with transaction.atomic():
+        result = Paginator(qs, per_page).get_page(page)
+        result.object_list = list(result.object_list)  # read before this very read is recorded
+        record(
+            actor,
+            "audit.record.list",
+            object_type="audit.record",
+            detail={
+                "username": flt.username,
+                "action": flt.action,
+                "from": flt.date_from.isoformat() if flt.date_from else None,
+                "to": flt.date_to.isoformat() if flt.date_to else None,
+                "page": result.number,
+            },
+            permission=READ_PERMISSION,
+        )
+    return result

@@ -1,0 +1,1 @@
+"""The web platform: typed configuration, Django settings, URL map, the API object, base templates."""

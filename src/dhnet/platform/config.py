@@ -1,0 +1,277 @@
+"""The platform's typed configuration, read once from the environment.
+
+Every deployment setting lives in :class:`Config`; ``dhnet.platform.settings`` (the Django settings module) reads
+nothing but this object. Errors name the environment variable at fault, so that an operator can fix a deployment
+from the message alone.
+
+Variables (all optional in dev mode):
+
+=====================================  ===============================================================
+``DHNET_MODE``                         ``dev`` (default) or ``prod``
+``DHNET_SECRET_KEY``                   Django's signing key; required (and not the dev default) outside dev
+``DATABASE_URL``                       ``sqlite:///relative.sqlite3``, ``sqlite:////abs/path``, or
+                                       ``postgres://user:password@host:port/name?sslmode=require``
+``DHNET_DATA_DIR``                     base directory of ``var/`` (default: the working directory)
+``DHNET_ALLOWED_HOSTS``                comma-separated host names; required in prod
+``DHNET_CSRF_TRUSTED_ORIGINS``         comma-separated origins (``https://dhnet.example.org``)
+``DHNET_SESSION_AGE``                  session lifetime in seconds (default 28800 = 8 h)
+``DHNET_SESSION_EXPIRE_AT_BROWSER_CLOSE``  ``1``/``0`` (default 0)
+``DHNET_TIME_ZONE``                    IANA time zone used for display (default ``UTC``)
+``DHNET_EMAIL_HOST`` / ``_PORT`` / ``_USER`` / ``_PASSWORD`` / ``_USE_TLS`` / ``_FROM``   SMTP for notifications
+``DHNET_LOGIN_MAX_FAILURES``           failed logins tolerated per username and per IP (default 5)
+``DHNET_LOGIN_WINDOW``                 window in seconds in which failures are counted (default 900)
+``DHNET_LOCKOUT``                      lock duration in seconds (default 900)
+``DHNET_TRUSTED_PROXIES``              number of reverse proxies whose ``X-Forwarded-For`` is trusted (default 0)
+``DHNET_STATIC_ROOT``                  target of ``collectstatic`` for a fronting web server (default: none; the
+                                       application serves its static files itself)
+=====================================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+#: The signing key used when none is configured. Accepted in dev mode only.
+DEV_SECRET_KEY = "dhnet-dev-insecure-secret-key-do-not-use-in-production"
+
+Mode = Literal["dev", "prod"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """A parsed ``DATABASE_URL``."""
+
+    engine: Literal["sqlite", "postgresql"]
+    name: str
+    user: str = ""
+    password: str = field(default="", repr=False)
+    host: str = ""
+    port: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_url(cls, url: str, *, base_dir: Path, variable: str = "DATABASE_URL") -> Database:
+        """Parse ``sqlite:///path`` or ``postgres://user:password@host:port/name?option=value``.
+
+        A relative SQLite path is taken relative to ``base_dir``; a PostgreSQL host may be a unix-socket
+        directory, percent-encoded (``postgres://u@%2Fvar%2Frun%2Fpostgresql/db``) or given as ``?host=``.
+        """
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "sqlite":
+            raw = url[len("sqlite://") :]
+            if not raw.startswith("/") or raw == "/":
+                raise ConfigError(
+                    f"{variable}: expected sqlite:///relative/path or sqlite:////absolute/path, got {url!r}"
+                )
+            path = raw[1:]
+            if path == ":memory:":
+                return cls(engine="sqlite", name=":memory:")
+            file = Path(unquote(path))
+            if not file.is_absolute():
+                file = base_dir / file
+            return cls(engine="sqlite", name=str(file))
+        if scheme in {"postgres", "postgresql", "pgsql"}:
+            name = unquote(parts.path.lstrip("/"))
+            if not name:
+                raise ConfigError(f"{variable}: the database name is missing in {_redact(url)!r}")
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            host = unquote(parts.hostname or "") if parts.netloc else ""
+            if "%2f" in parts.netloc.lower():  # a socket directory: hostname lower-cases and mangles it
+                host = unquote(parts.netloc.rsplit("@", 1)[-1])
+            host = query.pop("host", host)
+            try:
+                port = str(parts.port) if parts.port else query.pop("port", "")
+            except ValueError as exc:
+                raise ConfigError(f"{variable}: invalid port in {_redact(url)!r}") from exc
+            return cls(
+                engine="postgresql",
+                name=name,
+                user=unquote(parts.username or ""),
+                password=unquote(parts.password or ""),
+                host=host,
+                port=port,
+                options=tuple(sorted(query.items())),
+            )
+        raise ConfigError(f"{variable}: unsupported scheme {scheme!r} (use sqlite:// or postgres://)")
+
+    def django(self) -> dict[str, Any]:
+        """The entry for Django's ``DATABASES['default']``."""
+        if self.engine == "sqlite":
+            return {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": self.name,
+                # Writers queue up instead of failing; IMMEDIATE takes the write lock when a transaction starts,
+                # so that read-then-write sequences (the audit chain head) serialise.
+                "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            }
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": self.name,
+            "USER": self.user,
+            "PASSWORD": self.password,
+            "HOST": self.host,
+            "PORT": self.port,
+            "OPTIONS": dict(self.options),
+            "CONN_HEALTH_CHECKS": True,
+        }
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a deployment can set. Build it with :meth:`from_env`."""
+
+    mode: Mode
+    secret_key: str = field(repr=False)
+    data_dir: Path
+    database: Database
+    allowed_hosts: tuple[str, ...]
+    csrf_trusted_origins: tuple[str, ...] = ()
+    session_age: int = 8 * 3600
+    session_expire_at_browser_close: bool = False
+    time_zone: str = "UTC"
+    email_host: str = "localhost"
+    email_port: int = 25
+    email_user: str = ""
+    email_password: str = field(default="", repr=False)
+    email_use_tls: bool = False
+    email_from: str = "dhnet@localhost"
+    login_max_failures: int = 5
+    login_window: int = 900
+    lockout: int = 900
+    trusted_proxies: int = 0
+    static_root: Path | None = None
+
+    @property
+    def debug(self) -> bool:
+        return self.mode == "dev"
+
+    @property
+    def var_dir(self) -> Path:
+        """Where the platform keeps its files (the default SQLite database, uploads)."""
+        return self.data_dir / "var"
+
+    def ensure_dirs(self) -> None:
+        """Create ``var/`` and the SQLite database's directory (called by the CLI and the WSGI entry point)."""
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        if self.database.engine == "sqlite" and self.database.name != ":memory:":
+            Path(self.database.name).parent.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Config:
+        """Read and validate the configuration; raises :class:`ConfigError` naming the variable at fault."""
+        env = os.environ if environ is None else environ
+        mode = env.get("DHNET_MODE", "dev").strip().lower() or "dev"
+        if mode not in ("dev", "prod"):
+            raise ConfigError(f"DHNET_MODE: expected 'dev' or 'prod', got {mode!r}")
+
+        secret = env.get("DHNET_SECRET_KEY", "").strip()
+        if mode != "dev":
+            if not secret:
+                raise ConfigError(
+                    "DHNET_SECRET_KEY: required outside dev mode; set it to a long random value, e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+                )
+            if secret == DEV_SECRET_KEY:
+                raise ConfigError("DHNET_SECRET_KEY: the built-in development key is refused outside dev mode")
+            if len(secret) < 32:
+                raise ConfigError("DHNET_SECRET_KEY: too short outside dev mode (at least 32 characters)")
+        secret = secret or DEV_SECRET_KEY
+
+        data_dir_raw = env.get("DHNET_DATA_DIR", "").strip()
+        data_dir = Path(data_dir_raw) if data_dir_raw else (cwd or Path.cwd())
+        if not data_dir.is_absolute():
+            data_dir = (cwd or Path.cwd()) / data_dir
+
+        url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'var' / 'dhnet.sqlite3'}"
+        database = Database.from_url(url, base_dir=data_dir)
+
+        hosts = _csv(env.get("DHNET_ALLOWED_HOSTS", ""))
+        if not hosts:
+            if mode != "dev":
+                raise ConfigError("DHNET_ALLOWED_HOSTS: required outside dev mode (comma-separated host names)")
+            hosts = ("localhost", "127.0.0.1", "[::1]", "testserver")
+        origins = _csv(env.get("DHNET_CSRF_TRUSTED_ORIGINS", ""))
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")):
+                raise ConfigError(f"DHNET_CSRF_TRUSTED_ORIGINS: {origin!r} must start with http:// or https://")
+
+        time_zone = env.get("DHNET_TIME_ZONE", "UTC").strip() or "UTC"
+        try:
+            zoneinfo.ZoneInfo(time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"DHNET_TIME_ZONE: unknown time zone {time_zone!r}") from exc
+
+        static_root_raw = env.get("DHNET_STATIC_ROOT", "").strip()
+        return cls(
+            mode=mode,  # type: ignore[arg-type]  # validated above
+            secret_key=secret,
+            data_dir=data_dir,
+            database=database,
+            allowed_hosts=hosts,
+            csrf_trusted_origins=origins,
+            session_age=_int(env, "DHNET_SESSION_AGE", 8 * 3600, minimum=60),
+            session_expire_at_browser_close=_bool(env, "DHNET_SESSION_EXPIRE_AT_BROWSER_CLOSE", False),
+            time_zone=time_zone,
+            email_host=env.get("DHNET_EMAIL_HOST", "localhost").strip() or "localhost",
+            email_port=_int(env, "DHNET_EMAIL_PORT", 25, minimum=1, maximum=65535),
+            email_user=env.get("DHNET_EMAIL_USER", ""),
+            email_password=env.get("DHNET_EMAIL_PASSWORD", ""),
+            email_use_tls=_bool(env, "DHNET_EMAIL_USE_TLS", False),
+            email_from=env.get("DHNET_EMAIL_FROM", "dhnet@localhost").strip() or "dhnet@localhost",
+            login_max_failures=_int(env, "DHNET_LOGIN_MAX_FAILURES", 5, minimum=1),
+            login_window=_int(env, "DHNET_LOGIN_WINDOW", 900, minimum=1),
+            lockout=_int(env, "DHNET_LOCKOUT", 900, minimum=1),
+            trusted_proxies=_int(env, "DHNET_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
+            static_root=Path(static_root_raw) if static_root_raw else None,
+        )
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ConfigError(f"{name}: must be {bounds}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}: expected 1/0, true/false, yes/no or on/off, got {raw!r}")

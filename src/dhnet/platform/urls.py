@@ -1,0 +1,20 @@
+"""The URL map: pages of each context, and the API under ``/api/v1/``."""
+
+from django.urls import include, path, re_path
+
+from dhnet.platform import views
+from dhnet.platform.api import api
+
+urlpatterns = [
+    path("", include(([path("", views.home, name="home")], "platform"))),
+    path("accounts/", include("dhnet.accounts.urls")),
+    path("orgunits/", include("dhnet.orgunits.urls")),
+    path("audit/", include("dhnet.audit.urls")),
+    path("api/v1/", api.urls),
+    re_path(r"^api/", views.api_not_found),  # JSON, also in dev mode
+]
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.not_found
+handler500 = views.server_error

@@ -1,0 +1,14 @@
+"""WSGI entry point (``dhnet serve`` runs it with waitress; any WSGI server can)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dhnet.platform.settings")
+
+from dhnet.platform.config import Config
+
+Config.from_env().ensure_dirs()
+application = get_wsgi_application()
