@@ -143,7 +143,7 @@ def other_token(users: dict[str, User], operator: Any) -> int:
 
 def test_matrix_covers_every_page_and_endpoint() -> None:
     declared = set()
-    for route, name, callback in _walk(get_resolver().url_patterns):
+    for _route, name, callback in _walk(get_resolver().url_patterns):
         access = access_of(callback)
         if access is not None and access.permission is not None:
             declared.add(name)

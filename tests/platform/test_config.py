@@ -165,6 +165,6 @@ def test_database_urls(tmp_path: Path) -> None:
 def test_django_settings_read_the_config(settings) -> None:  # type: ignore[no-untyped-def]
     assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     assert settings.AUTH_USER_MODEL == "accounts.User"
-    assert settings.SESSION_COOKIE_AGE == settings.CONFIG.session_age
-    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE == settings.CONFIG.session_expire_at_browser_close
-    assert settings.DHNET_LOGIN_MAX_FAILURES == settings.CONFIG.login_max_failures
+    assert settings.CONFIG.session_age == settings.SESSION_COOKIE_AGE
+    assert settings.CONFIG.session_expire_at_browser_close == settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
+    assert settings.CONFIG.login_max_failures == settings.DHNET_LOGIN_MAX_FAILURES

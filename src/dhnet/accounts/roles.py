@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.db import models
 
-
 SYSTEM_ADMIN = "system_admin"
 NATIONAL_EPIDEMIOLOGIST = "national_epidemiologist"
 REGIONAL_OFFICER = "regional_officer"
