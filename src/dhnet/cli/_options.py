@@ -122,11 +122,10 @@ def convert(annotation: Any, text: str) -> Any:
             try:
                 return convert(member, text)
             except _BadValue as exc:
-                reasons.append(str(exc))
-        expected = " or ".join(dict.fromkeys(reasons))
+                reasons.append(str(exc).removeprefix("expected "))
         if type(None) in members:
-            expected += " or none"
-        raise _BadValue(expected)
+            reasons.append("none")
+        raise _BadValue("expected " + " or ".join(dict.fromkeys(reasons)))
     if origin in (tuple, list, Sequence) or annotation in (tuple, list):
         args = get_args(annotation)
         parts = [p for p in (s.strip() for s in text.split(",")) if p != ""] if text.strip() else []

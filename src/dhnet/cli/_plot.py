@@ -169,7 +169,7 @@ def series_svg(p: SeriesPlot, week_system: str) -> str:
     def y_of(v: float) -> float:
         return _MT + ph * (1 - min(max(v, 0.0), top) / top)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_W} {_H}" width="100%" role="img">']
+    parts = [f'<svg viewBox="0 0 {_W} {_H}" width="100%" role="img">']
     parts.append(
         "<style>.obs{fill:#9db7d5}.exp{fill:none;stroke:#1f4e8c;stroke-width:1.6}"
         ".ub{fill:none;stroke:#d9822b;stroke-width:1.6;stroke-dasharray:5 3}.al{fill:#c62828}"

@@ -717,11 +717,11 @@ def _simulate(
     def group_of(number: int) -> str:
         s = scen[number]
         if by == "set":
-            return f"set {s.parameter_set}"
+            return f"set-{s.parameter_set}"
         if by == "scenario":
-            return f"scenario {s.number:02d}"
+            return f"scenario-{s.number:02d}"
         if by == "trend":
-            return "trend" if s.trend else "no trend"
+            return "trend" if s.trend else "no-trend"
         return f"m={s.m}"
 
     groups = [group_of(int(s)) for s in sim.scenario]
