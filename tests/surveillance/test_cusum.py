@@ -259,7 +259,7 @@ def test_property_matches_naive_reference(data: list[list[int]], history: int, c
     assert ((res.score >= 0) | np.isnan(res.score)).all()
     np.testing.assert_array_equal(res.alarm, res.score >= control.h)
     for i in range(counts.shape[0]):
-        m = float(counts[i, :history].mean()) if control.m is None else float(control.m)  # type: ignore[arg-type]
+        m = float(counts[i, :history].mean()) if control.m is None else float(control.m)
         np.testing.assert_allclose(res.expected[i], m)
         cs, ubs = naive_cusum(counts[i, history:], m, control)
         np.testing.assert_allclose(res.score[i], cs, rtol=1e-12, atol=1e-12, equal_nan=True)

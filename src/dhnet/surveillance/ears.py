@@ -86,11 +86,11 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
 from dhnet.surveillance._control import float_in, int_at_least, one_of
 from dhnet.surveillance.registry import MethodSpec, register
@@ -190,7 +190,8 @@ def run(panel: Panel, control: EarsControl, idx: NDArray[np.intp]) -> DetectionR
             period=str(panel.dates[first]),
         )
     counts = panel.counts
-    z = float(ndtri(1.0 - control.effective_alpha))
+    # R's qnorm and NormalDist.inv_cdf are both Wichura's AS 241: identical quantiles.
+    z = NormalDist().inv_cdf(1.0 - control.effective_alpha)
     min_sigma = float(control.min_sigma)
     b = control.baseline
     y = counts[:, idx]
