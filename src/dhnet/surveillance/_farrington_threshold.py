@@ -139,14 +139,18 @@ CdfFn = Callable[[FloatArray, NDArray[np.intp]], FloatArray]
 
 
 def _q_discrete(p: float, cdf: CdfFn, mean: FloatArray, sd: FloatArray, skew: FloatArray) -> FloatArray:
+    with np.errstate(all="ignore"):
+        return _q_search(p, cdf, mean, sd, skew)
+
+
+def _q_search(p: float, cdf: CdfFn, mean: FloatArray, sd: FloatArray, skew: FloatArray) -> FloatArray:
     """Smallest integer ``x >= 0`` with ``cdf(x) >= p * (1 - 8 eps)`` (R 4.2's fuzz for lower-tail quantiles).
 
     Starts from R's Cornish-Fisher guess, brackets by galloping and bisects;
     ``cdf(x, i)`` evaluates the distribution function of elements ``i`` at ``x``.
     """
     z = float(special.ndtri(p))
-    with np.errstate(invalid="ignore"):
-        guess = np.round(mean + sd * (z + skew * (z * z - 1.0) / 6.0))
+    guess = np.round(mean + sd * (z + skew * (z * z - 1.0) / 6.0))
     x = np.where(np.isfinite(guess), np.maximum(guess, 0.0), 0.0)
     target = p * (1.0 - 8.0 * _DBL_EPS)
     all_i = np.arange(x.size, dtype=np.intp)

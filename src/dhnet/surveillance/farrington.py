@@ -248,6 +248,36 @@ def _hat(f: _glm.Fit, t: FloatArray) -> FloatArray:
     return np.where(h > 1.0 - 10.0 * np.finfo(np.float64).eps, 1.0, h)
 
 
+def anscombe_residuals(f: _glm.Fit, data: _glm.GlmData, phi: FloatArray) -> FloatArray:
+    """Anscombe residuals scaled as surveillance's ``anscombe.residuals(m, phi)``.
+
+    ``3/2 (y^(2/3) mu^(-1/6) - mu^(1/2)) / sqrt(phi (1 - h))`` with the hat values
+    ``h`` of the fit; 0 in padding.
+    """
+    valid = data.prior > 0
+    mu = np.where(valid, f.mu, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = 1.5 * (np.cbrt(data.y) ** 2 * mu ** (-1.0 / 6.0) - np.sqrt(mu))
+        s = a / np.sqrt(np.asarray(phi)[:, None, None] * (1.0 - _hat(f, data.t)))
+    return np.where(valid, s, 0.0)
+
+
+def assign_weights(s: FloatArray, threshold: float, valid: NDArray[np.bool_]) -> FloatArray:
+    """surveillance's ``algo.farrington.assign.weights`` over the last two axes (rows with ``valid``).
+
+    ``omega = gamma * s^-2`` where ``s > threshold`` else ``gamma``, with ``gamma``
+    making the weights sum to the number of observations; ``NaN`` for a fit
+    with a ``NaN`` residual (R cannot continue).
+    """
+    big = s > threshold
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(valid, np.where(big, s**-2.0, 1.0), 0.0)
+        gamma = valid.sum(axis=(-2, -1)) / factor.sum(axis=(-2, -1))
+    bad = (np.isnan(s) & valid).any(axis=(-2, -1)) | ~np.isfinite(gamma)
+    omega = np.asarray(gamma)[..., None, None] * factor
+    return np.where(bad[..., None, None], np.nan, omega)
+
+
 def _fit_fun(data: _glm.GlmData, trend: bool, control: FarringtonFlexibleControl) -> _Model:
     """R's ``algo.farrington.fitGLM.flexible`` for every fit of ``data``."""
     n_fits = data.y.shape[0]
@@ -261,18 +291,10 @@ def _fit_fun(data: _glm.GlmData, trend: bool, control: FarringtonFlexibleControl
     phi = np.maximum(_pearson(f, data.y, f.w), 1.0)
     if not control.reweight:
         return _Model(fit=f, null=null, phi=phi, disp=_pearson(f, data.y, f.w))
-    # Anscombe residuals (surveillance's anscombe.residuals) and weights (algo.farrington.assign.weights).
-    mu = np.where(valid, f.mu, 1.0)
-    y23 = np.cbrt(data.y) ** 2
-    a = 1.5 * (y23 * mu ** (-1.0 / 6.0) - np.sqrt(mu))
-    s = a / np.sqrt(phi[:, None, None] * (1.0 - _hat(f, data.t)))
-    big = s > control.weights_threshold
-    factor = np.where(big, s**-2.0, 1.0)
-    factor = np.where(valid, factor, 0.0)
-    gamma = valid.sum(axis=(-2, -1)) / factor.sum(axis=(-2, -1))
-    omega = gamma[:, None, None] * factor
-    null |= np.isnan(np.where(valid, s, 0.0)).any(axis=(-2, -1)) | ~np.isfinite(gamma)
-    omega = np.where(np.isfinite(omega), omega, 0.0)
+    s = anscombe_residuals(f, data, phi)
+    omega = assign_weights(s, control.weights_threshold, valid)
+    null |= np.isnan(omega).any(axis=(-2, -1))
+    omega = np.where(np.isnan(omega), 0.0, omega)
     g = _glm.fit(_glm.GlmData(y=data.y, t=data.t, prior=omega, off=data.off), f.trend)
     null |= ~g.ok
     phi = np.maximum(_pearson(g, data.y, g.w), 1.0)
