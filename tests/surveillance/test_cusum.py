@@ -118,6 +118,22 @@ def test_history_mean_and_no_reset() -> None:
     assert res.alarm[0].sum() >= 2  # still alarming after the outbreak week
 
 
+def test_range_with_gaps_runs_over_the_given_periods() -> None:
+    """As R's algo.cusum, the CUSUM accumulates over the evaluated periods in order, gaps allowed; the history is
+    everything before the first of them."""
+    counts = np.array([2, 1, 3, 2, 9, 0, 8, 1, 7, 2], dtype=float)
+    panel = Panel.from_counts(counts, start="2022-01-03")
+    idx = np.array([4, 6, 8], dtype=np.intp)
+    res = run(panel, CusumControl(), idx)
+    m = counts[:4].mean()
+    c, expect = 0.0, []
+    for v in counts[idx]:
+        c = max(0.0, c + (v - m) / math.sqrt(m) - 1.04)
+        expect.append(c)
+    np.testing.assert_allclose(res.score[0], expect, rtol=1e-14)
+    np.testing.assert_array_equal(res.dates, panel.dates[idx])
+
+
 def test_all_zero_history_behaviour() -> None:
     """m = 0: x > 0 gives an infinite CUSUM and an alarm (as R); then 0/0 = NaN: R's alarm NA, ours False with a
     NaN upper bound (R: 0)."""

@@ -179,6 +179,7 @@ def poisson_harmonic_glm(y: FloatArray, t_train: FloatArray, t_new: FloatArray, 
     """
     x = _harmonic_design(t_train, period)  # (T, 3)
     x_new = _harmonic_design(t_new, period)
+    xx = (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], 9)  # row t: outer(x_t, x_t)
     n = y.shape[0]
 
     def deviance(yy: FloatArray, mu: FloatArray) -> FloatArray:
@@ -197,8 +198,8 @@ def poisson_harmonic_glm(y: FloatArray, t_train: FloatArray, t_new: FloatArray, 
             break
         mu_a, eta_a = mu[rows], eta[rows]
         zw = eta_a + (y[rows] - mu_a) / mu_a  # working response
-        xtwx = np.einsum("ti,nt,tj->nij", x, mu_a, x)
-        xtwz = np.einsum("ti,nt->ni", x, mu_a * zw)
+        xtwx = (mu_a @ xx).reshape(-1, 3, 3)  # X' W X for every row, as one matrix product
+        xtwz = (mu_a * zw) @ x
         b = np.linalg.solve(xtwx, xtwz[:, :, None])[:, :, 0]
         eta_new = b @ x.T
         mu_new = _linkinv(eta_new)
