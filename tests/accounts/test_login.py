@@ -61,7 +61,8 @@ def test_password_login_without_second_factor(person: User) -> None:
     assert home.status_code == 200
     assert b"District 11" in home.content
     assert b"District officer" in home.content
-    assert AuditRecord.objects.filter(action="accounts.login.succeeded", object_id=str(person.pk)).exists()
+    record = AuditRecord.objects.get(action="accounts.login.succeeded", object_id=str(person.pk))
+    assert (record.actor_username, record.actor_role, record.ip) == ("dora", "district_officer@D11", "127.0.0.1")
 
 
 def test_wrong_password_is_refused_and_audited(person: User) -> None:

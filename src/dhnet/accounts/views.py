@@ -45,7 +45,9 @@ def _pending(request: HttpRequest, stage: str) -> User | None:
 
 
 def _finish(request: HttpRequest, user: User, *, mfa: bool, next_url: str) -> HttpResponseRedirect:
-    services.complete_login(request_actor(request), user)
+    anonymous = request_actor(request)
+    actor = services.actor_for_user(user, ip=anonymous.ip, purpose=anonymous.purpose, mfa_verified=mfa)
+    services.complete_login(actor, user)
     request.session.pop(PENDING_KEY, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[MFA_SESSION_KEY] = mfa
