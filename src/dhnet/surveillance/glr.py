@@ -57,6 +57,12 @@ an error for the whole call: e.g. ``glm.nb`` on extremely overdispersed training
 seen on district influenza series) fails with "no valid set of coefficients has been found".  A failed
 refit (``mu0_refit``) makes the rest of that series missing.
 
+Quirks of R kept for parity: the Poisson decrease chart (``dir="dec"``, ``alpha = 0``) evaluates
+``kappa = log(0) = -inf`` for a window without cases and gets ``-inf * 0 = NaN``, which the C code skips,
+so a run of zero counts never raises a decrease alarm (the negative binomial chart has no such quirk);
+the Poisson ``ret="cases"`` search starts at 0 while the negative binomial one starts at the observed
+count (see ``upperbound``).
+
 Deliberate differences from R (1.20.3):
 
 * R stops with "theta has to be larger than 1" when ``theta == 1`` (a check later versions dropped; theta
