@@ -83,20 +83,24 @@ class Frequency(enum.Enum):
 
     def step(self, start: np.datetime64, n: int) -> DateArray:
         """``n`` regular period starts beginning at ``start``."""
-        d = np.datetime64(start, "D")
+        d: DateArray = np.asarray([start], dtype="datetime64[D]")
         if self is Frequency.MONTHLY:
-            m0 = d.astype("datetime64[M]")
-            return (m0 + np.arange(n)).astype("datetime64[D]")
+            m0: DateArray = d.astype("datetime64[M]")
+            out: DateArray = (m0 + np.arange(n)).astype("datetime64[D]")
+            return out
         days = 1 if self is Frequency.DAILY else 7
-        return d + np.arange(n) * np.timedelta64(days, "D")
+        res: DateArray = d + np.arange(n) * np.timedelta64(days, "D")
+        return res
 
 
 def to_datetime64(value: str | _dt.date | np.datetime64) -> np.datetime64:
     """Parse an ISO date (``YYYY-MM-DD``), a ``date`` or a ``datetime64`` to day precision."""
     try:
-        return np.datetime64(value, "D")
+        parsed: DateArray = np.asarray([value], dtype="datetime64[D]")
     except ValueError as exc:  # pragma: no cover - message re-raised with context
         raise SeriesError(f"not an ISO date: {value!r}") from exc
+    out: np.datetime64 = parsed[0]
+    return out
 
 
 @dataclass(frozen=True, eq=False)
