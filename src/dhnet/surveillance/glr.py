@@ -50,7 +50,7 @@ Outputs (:class:`~dhnet.surveillance.result.DetectionResult`):
     The dispersion used, per series (estimated or given), repeated over the periods.
 
 Missing values: a series whose training periods are all zero (the Poisson/NB fit has no finite optimum;
-R would return ``mu0`` of about 1e-11 after 25 IRLS iterations and alarm on any case), or whose fit fails
+R returns ``mu0`` of about 1e-12 after 25 IRLS iterations and alarms on the first case), or whose fit fails
 (non-finite coefficients, a deviance step halving cannot make finite, a dispersion estimate truncated at
 zero) gets NaN ``expected``, ``upperbound`` and ``score`` and no alarms.  Where the fit fails R stops with
 an error for the whole call: e.g. ``glm.nb`` on extremely overdispersed training data (theta about 1e-7;
@@ -84,9 +84,6 @@ References
 ----------
 Höhle M, Paul M (2008). Count data regression charts for the monitoring of surveillance time series.
 *Computational Statistics & Data Analysis* 52(9):4357-4368.
-
-Höhle M (2010). Online change-point detection in categorical time series. In: Kneib T, Tutz G (eds),
-*Statistical Modelling and Regression Structures*, Physica-Verlag, 377-397.
 
 Lai TL (1995). Sequential changepoint detection in quality control and dynamical systems. *Journal of the
 Royal Statistical Society, Series B* 57(4):613-658.
