@@ -24,6 +24,9 @@ INSTALLED_APPS = [
     "dhnet.audit",
     "dhnet.orgunits",
     "dhnet.accounts",
+    "dhnet.diseases",
+    "dhnet.reporting",
+    "dhnet.signals",
 ]
 
 MIDDLEWARE = [

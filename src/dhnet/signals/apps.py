@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SignalsConfig(AppConfig):
+    name = "dhnet.signals"
+    label = "signals"
+    verbose_name = "Signals and events"
+    default_auto_field = "django.db.models.BigAutoField"
