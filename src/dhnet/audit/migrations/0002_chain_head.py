@@ -1,4 +1,3 @@
-# ruff: noqa: RUF012
 from django.db import migrations
 
 GENESIS = "0" * 64
