@@ -73,10 +73,18 @@ def test_modified_zscore_by_hand() -> None:
     np.testing.assert_allclose(res.score[0, 0], MAD_FACTOR * 97.5, rtol=RTOL)
 
 
+def test_minmax_default_factor_is_three() -> None:
+    # mean 12, sd sqrt(8/3) = 1.633; factor 3 -> round(7.10) = 7, round(16.90) = 17
+    res = minmax(one([10, 12, 14, 17]), start="2021-01-25")
+    assert (res.extra["lowerbound"][0, 0], res.upperbound[0, 0]) == (7.0, 17.0)
+    assert not res.alarm[0, 0]
+
+
 def test_minmax_by_hand() -> None:
-    # history 10, 12, 14: mean 12, population sd sqrt(8/3); factor 2 -> round(8.73) = 9, round(15.27) = 15
+    # history 10, 12, 14: mean 12, population sd sqrt(8/3); factor 2 (DHIS2's default) -> round(8.73) = 9,
+    # round(15.27) = 15
     for x, alarm in ((15, False), (16, True), (9, False), (8, True)):
-        res = minmax(one([10, 12, 14, x]), start="2021-01-25")
+        res = minmax(one([10, 12, 14, x]), MinMaxControl(threshold=2.0), start="2021-01-25")
         assert (res.extra["lowerbound"][0, 0], res.upperbound[0, 0]) == (9.0, 15.0)
         assert res.expected[0, 0] == 12.0
         np.testing.assert_allclose(res.score[0, 0], (x - 12) / math.sqrt(8 / 3), rtol=RTOL)

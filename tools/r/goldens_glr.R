@@ -108,7 +108,7 @@ run_case("glrpois_s2_trend", "glrpois", newport, c("Bavaria", "North.Rhine.Westp
          list(mu0_s = 2, mu0_trend = TRUE), list(mu0 = list(S = 2, trend = TRUE)),
          "algo.glrpois(disProg, control = list(range = range, mu0 = list(S = 2, trend = TRUE)))")
 run_case("glrpois_window_m26", "glrpois", agona, NULL, "1993-01-04", "1994-12-26",
-         list(m_type = 26, c_arl = 2, ret = "cases"), list(M = 26, c.ARL = 2, ret = "cases"),
+         list(m = 26, c_arl = 2, ret = "cases"), list(M = 26, c.ARL = 2, ret = "cases"),
          "algo.glrpois(disProg, control = list(range = range, M = 26, c.ARL = 2, ret = \"cases\"))")
 run_case("glrpois_dec", "glrpois", agona, NULL, "1994-01-03", "1995-12-18",
          list(dir = "dec", c_arl = 2, ret = "cases"), list(dir = "dec", c.ARL = 2, ret = "cases"),
@@ -147,7 +147,7 @@ run_case("glrnb_epi", "glrnb", agona, NULL, "1994-01-03", "1995-12-18",
          list(alpha = NULL, change = "epi"), list(change = "epi"),
          "algo.glrnb(disProg, control = list(range = range, change = \"epi\"))")
 run_case("glrnb_window", "glrnb", newport, c("Bavaria", "Lower.Saxony"), "2012-01-02", "2013-06-24",
-         list(alpha = 0.4, m_type = 20, mtilde = 2, c_arl = 3), list(alpha = 0.4, M = 20, Mtilde = 2, c.ARL = 3),
+         list(alpha = 0.4, m = 20, mtilde = 2, c_arl = 3), list(alpha = 0.4, M = 20, Mtilde = 2, c.ARL = 3),
          "algo.glrnb(disProg, control = list(range = range, alpha = 0.4, M = 20, Mtilde = 2, c.ARL = 3))")
 run_case("glrnb_refit", "glrnb", agona, NULL, "1993-01-04", "1995-12-18",
          list(alpha = NULL, mu0_refit = TRUE, c_arl = 3), list(mu0 = list(S = 1, trend = FALSE, refit = TRUE), c.ARL = 3),

@@ -78,7 +78,7 @@ Deliberate differences from R (1.20.3):
   reruns the whole chart; earlier periods are unchanged, so the result is the same) and, for
   ``dir="dec"``, returns 1e99 at once for periods without an alarm (a larger count cannot raise a
   decrease statistic; R climbs to ``x_max`` to find that out).
-* ``M`` is called ``m_type`` and ``Mtilde`` ``mtilde``; ``c.ARL`` is ``c_arl``; ``xMax`` is ``x_max``.
+* ``M`` is called ``m`` (``--m``) and ``Mtilde`` ``mtilde``; ``c.ARL`` is ``c_arl``; ``xMax`` is ``x_max``.
 
 References
 ----------
@@ -144,7 +144,7 @@ class _GlrControl:
     # What R returns as upperbound: "value" (the statistic) or "cases" (cases needed for an alarm). R: ret.
     ret: Return = "value"
     # Largest lag k back from n of the GLR maximisation; -1 means all periods of the current run. R: M.
-    m_type: int = -1
+    m: int = -1
     # Smallest number of periods used to estimate the change (>= 1). R: Mtilde.
     mtilde: int = 1
 
@@ -160,11 +160,9 @@ class _GlrControl:
         one_of("ret", self.ret, ("value", "cases"))
         int_at_least("mtilde", self.mtilde, 1)
         require(
-            isinstance(self.m_type, int)
-            and not isinstance(self.m_type, bool)
-            and (self.m_type == -1 or self.m_type >= self.mtilde),
-            "m_type",
-            self.m_type,
+            isinstance(self.m, int) and not isinstance(self.m, bool) and (self.m == -1 or self.m >= self.mtilde),
+            "m",
+            self.m,
             f"must be -1 (no window) or an integer >= mtilde ({self.mtilde})",
         )
         if self.theta is not None:
@@ -223,7 +221,7 @@ def _kind(control: _GlrControl, alpha_zero: bool) -> int:
     if control.theta is not None:
         return kern.K_LR_POIS if alpha_zero else kern.K_LR_NB
     if alpha_zero:
-        return kern.K_GLR_POIS_WINDOW if control.m_type > 0 else kern.K_GLR_POIS
+        return kern.K_GLR_POIS_WINDOW if control.m > 0 else kern.K_GLR_POIS
     return kern.K_GLR_NB
 
 
@@ -306,7 +304,7 @@ def _run(
     upperbound = np.full((n, m), np.nan)
     score = np.full((n, m), np.nan)
     alarm = np.zeros((n, m), dtype=bool)
-    args = (float(control.c_arl), int(control.m_type), int(control.mtilde), d, ret, int(x_max))
+    args = (float(control.c_arl), int(control.m), int(control.mtilde), d, ret, int(x_max))
     ok = np.isfinite(alphas) & np.all(np.isfinite(mu0) & (mu0 > 0), axis=1)
     mu0[~ok] = np.nan
     if refit:
@@ -353,7 +351,7 @@ def _run_refit(
     alarm: NDArray[np.bool_],
 ) -> None:
     """R's restart loop with ``mu0$refit = TRUE`` for one series (``mu0`` is updated in place)."""
-    c_arl, m_type, mtilde, d, ret, x_max = args
+    c_arl, m, mtilde, d, ret, x_max = args
     total = x.shape[0]
     done = 0
     xm10 = 0.0
@@ -363,7 +361,7 @@ def _run_refit(
         ms = np.ascontiguousarray(mu0[done:])
         lx = total - done
         val, cases = np.zeros(lx), np.zeros(lx)
-        big_n = int(kern.segment(kind, xs, ms, alpha, theta, c_arl, m_type, mtilde, d, ret, x_max, xm10, val, cases))
+        big_n = int(kern.segment(kind, xs, ms, alpha, theta, c_arl, m, mtilde, d, ret, x_max, xm10, val, cases))
         upto = min(big_n, lx)
         score[done : done + upto] = val[:upto]
         upperbound[done : done + upto] = (cases if ret == 2 else val)[:upto]

@@ -142,9 +142,10 @@ class OutlierControl:
 class MinMaxControl:
     """Settings of DHIS2-style min-max bounds generated from history."""
 
-    # Factor of standard deviations of the generated bounds (> 0). DHIS2: system setting
-    # "factorDeviation" (default 2.0).
-    threshold: float = 2.0
+    # Factor of standard deviations of the generated bounds (> 0). dhnet uses 3, like the z-scores, so that one
+    # "threshold 3" means the same across the outlier methods; DHIS2's system setting "factorDeviation"
+    # defaults to 2.0 (pass threshold=2 to reproduce it).
+    threshold: float = 3.0
     # Number of periods before the evaluated one the bounds are generated from; None = all earlier ones.
     baseline: int | None = None
     # Whether the evaluated value is part of the generation (DHIS2 generates bounds beforehand: no).
