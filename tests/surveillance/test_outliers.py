@@ -93,7 +93,7 @@ def test_minmax_by_hand() -> None:
     res = minmax(one([1, 2, 3]), MinMaxControl(threshold=2.0), start="2021-01-18")
     assert (res.extra["lowerbound"][0, 0], res.upperbound[0, 0]) == (1.0, 3.0)
     # counts: the minimum cannot be negative
-    res = minmax(one([0, 0, 0, 10, 1]), start="2021-02-01")
+    res = minmax(one([0, 0, 0, 10, 1]), MinMaxControl(threshold=2.0), start="2021-02-01")
     assert res.extra["lowerbound"][0, 0] == 0.0
     np.testing.assert_allclose(res.upperbound[0, 0], math.floor(2.5 + 2 * math.sqrt(18.75) + 0.5))
 
