@@ -49,7 +49,9 @@ import datetime as _dt
 import io
 import math
 import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -790,7 +792,12 @@ def _fill(
 
 
 class OutputWriter:
-    """Write tables to a temporary file next to ``path``; :meth:`commit` renames it into place."""
+    """Write tables to a temporary file next to ``path``; :meth:`commit` renames it into place.
+
+    Writing (formatting floats is the costliest step of a CSV) happens on a
+    background thread, so it overlaps reading and detecting the next batch;
+    at most two tables wait in the queue.
+    """
 
     def __init__(self, path: str, schema: pa.Schema = OUTPUT_SCHEMA) -> None:
         self.path = Path(path)
@@ -807,14 +814,35 @@ class OutputWriter:
         else:
             self._writer = pacsv.CSVWriter(self.tmp, schema)
         self._open = True
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._drain, name="dhnet-output-writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            table = self._queue.get()
+            if table is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write_table(table)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
 
     def write(self, table: pa.Table) -> None:
-        self._writer.write_table(table)
+        if self._error is not None:
+            raise self._error
+        self._queue.put(table)
 
     def close(self) -> None:
         if self._open:
-            self._writer.close()
             self._open = False
+            self._queue.put(None)
+            self._thread.join()
+            self._writer.close()
+        if self._error is not None:
+            raise self._error
 
     def commit(self) -> None:
         self.close()
@@ -824,7 +852,7 @@ class OutputWriter:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):
             self.close()
         with contextlib.suppress(FileNotFoundError):
             self.tmp.unlink()
