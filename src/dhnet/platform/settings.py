@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "dhnet.diseases",
     "dhnet.reporting",
     "dhnet.signals",
+    "dhnet.notifications",
 ]
 
 MIDDLEWARE = [
