@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, str] = {
     "surveillance:signal:read": "see signals raised by detection",
     "surveillance:signal:write": "assess, verify and close signals",
     "identity:person:read": "read identifying data of persons",
+    "notifications:webhook:write": "register webhooks that receive signal notifications (system integrators)",
 }
 
 _EVERYONE = {"accounts:profile:read", "orgunits:orgunit:read"}
