@@ -43,10 +43,14 @@ PERMISSIONS: dict[str, str] = {
     "surveillance:signal:read": "see signals raised by detection",
     "surveillance:signal:write": "assess, verify and close signals",
     "identity:person:read": "read identifying data of persons",
+    "diseases:disease:read": "see the disease catalogue and its alert rules",
+    "diseases:disease:write": "edit the disease catalogue and alert rules (national administrators)",
+    "reporting:config:read": "see the reporting configuration (DHIS2 data element mappings, deadline)",
+    "reporting:config:write": "edit the reporting configuration (national administrators)",
     "notifications:webhook:write": "register webhooks that receive signal notifications (system integrators)",
 }
 
-_EVERYONE = {"accounts:profile:read", "orgunits:orgunit:read"}
+_EVERYONE = {"accounts:profile:read", "orgunits:orgunit:read", "diseases:disease:read"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     SYSTEM_ADMIN: frozenset(PERMISSIONS),
@@ -62,6 +66,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:signal:read",
             "surveillance:signal:write",
             "identity:person:read",
+            "diseases:disease:write",
+            "reporting:config:read",
+            "reporting:config:write",
         }
     ),
     REGIONAL_OFFICER: frozenset(
@@ -74,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:aggregate:read",
             "surveillance:signal:read",
             "surveillance:signal:write",
+            "reporting:config:read",
         }
     ),
     DISTRICT_OFFICER: frozenset(
@@ -85,6 +93,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:report:write",
             "surveillance:aggregate:read",
             "surveillance:signal:read",
+            "reporting:config:read",
         }
     ),
     VIEWER: frozenset(
