@@ -1,0 +1,36 @@
+# mypy: disallow-subclassing-any=False
+"""The subscription form of the notifications page (parsing only: the service validates)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from dhnet.diseases.models import Disease
+from dhnet.notifications.models import Channel, Frequency, Severity
+from dhnet.orgunits.models import OrgUnit
+
+
+class SubscriptionForm(forms.Form):
+    orgunit = forms.ChoiceField(label="Area (and everything below it)")
+    disease = forms.ChoiceField(label="Disease", required=False)
+    min_severity = forms.ChoiceField(label="Notify", choices=Severity.choices, initial="any")
+    channel = forms.ChoiceField(label="Channel", choices=Channel.choices, initial="email")
+    frequency = forms.ChoiceField(label="When", choices=Frequency.choices, initial="immediate")
+    webhook_url = forms.CharField(label="Webhook URL", max_length=2000, required=False)
+    webhook_secret = forms.CharField(
+        label="Webhook secret (empty: generated)", max_length=128, required=False, strip=False
+    )
+    max_attempts = forms.IntegerField(label="Attempts before giving up", min_value=1, max_value=10, initial=6)
+
+    def __init__(
+        self, *args: Any, units: list[OrgUnit], diseases: list[Disease], webhooks: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["orgunit"].choices = [(u.code, f"{'· ' * (u.level - 1)}{u.name} ({u.code})") for u in units]
+        self.fields["disease"].choices = [("", "Every disease"), *((d.code, d.name) for d in diseases)]
+        if not webhooks:
+            self.fields["channel"].choices = [("email", "E-mail")]
+            for name in ("webhook_url", "webhook_secret", "max_attempts"):
+                self.fields[name].widget = forms.HiddenInput()
