@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("dhnet.accounts.urls")),
     path("orgunits/", include("dhnet.orgunits.urls")),
     path("audit/", include("dhnet.audit.urls")),
+    path("notifications/", include("dhnet.notifications.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found),  # JSON, also in dev mode
 ]
