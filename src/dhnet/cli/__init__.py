@@ -19,6 +19,7 @@ def main() -> None:
 
 def _register() -> None:
     from dhnet.cli import detect as _detect  # noqa: F401  (registers detect, evaluate, simulate)
+    from dhnet.cli import notifications as _notifications  # noqa: F401
     from dhnet.cli import platform as _platform  # noqa: F401
 
 
