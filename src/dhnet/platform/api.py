@@ -63,3 +63,4 @@ def health(request: HttpRequest) -> Status[Health]:
 api.add_router("/", accounts_router)
 api.add_router("/", orgunits_router)
 api.add_router("/", "dhnet.notifications.api.router")
+api.add_router("/", "dhnet.diseases.api.router")
