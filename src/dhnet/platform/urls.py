@@ -11,6 +11,7 @@ urlpatterns = [
     path("orgunits/", include("dhnet.orgunits.urls")),
     path("audit/", include("dhnet.audit.urls")),
     path("notifications/", include("dhnet.notifications.urls")),
+    path("diseases/", include("dhnet.diseases.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found),  # JSON, also in dev mode
 ]
