@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "dhnet.reporting",
     "dhnet.signals",
     "dhnet.notifications",
+    "dhnet.dashboard",
 ]
 
 MIDDLEWARE = [
