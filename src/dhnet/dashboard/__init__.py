@@ -1,0 +1,1 @@
+"""What people see: the surveillance dashboard (map, epidemic curves, signals, completeness) and the bulletin."""

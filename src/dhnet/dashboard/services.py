@@ -1,0 +1,1214 @@
+"""What people see: the surveillance dashboard, the signal list, completeness and the weekly bulletin.
+
+Pure queries over the reporting, detection and signal tables plus the SVG builders of :mod:`dhnet.dashboard.svg`.
+Each public function takes the acting :class:`~dhnet.platform.access.Actor`, checks the permission and the
+jurisdiction, and appends one audit record for the read (counts, detections and signals are not public data).
+
+Access
+    ``surveillance:aggregate:read`` opens the dashboard (counts, incidence, completeness), limited to the
+    jurisdiction where the actor holds it. Detection outputs (expected, threshold, alarms) and signals need
+    ``surveillance:signal:read`` as well, within the jurisdiction where that holds: a partner, who reads aggregates
+    only, sees counts and incidence and nothing of signals or alarms.
+
+Definitions
+    *week*: an ISO week, identified by its Monday (``period_start`` of weekly counts). The default week of a disease
+    is the latest week with data for it in the area. *open signal in week W*: a signal of the disease not discarded
+    or closed, whose alarms span [first_period, last_period] reaches into the four weeks up to W
+    (``first_period <= W`` and ``last_period >= W - 3 weeks``). *Incidence*: cases in the week per 100,000
+    population of the unit (no value where the population is unknown). Counts of an area are the sum of the counts
+    reported in its subtree (each disease is reported at one level). *Completeness*: of the reporting units of an
+    area (units that sent at least one report in the 52 weeks up to W), the share that reported for W;
+    *timeliness*: the share that reported on time.
+
+Audit
+    The reads run first and the audit record is appended in its own short transaction before anything is returned
+    (on SQLite the IMMEDIATE transaction mode takes the database write lock at ``BEGIN``; holding it during the reads
+    would serialise every page view).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from dhnet.audit import services as audit
+from dhnet.dashboard import svg
+from dhnet.diseases.models import AlertRule, Disease
+from dhnet.orgunits.models import OrgUnit
+from dhnet.orgunits.services import jurisdiction_q, require_in_jurisdiction
+from dhnet.platform.access import Actor
+from dhnet.platform.errors import Forbidden, Invalid, NotFound
+from dhnet.reporting.models import CountValue, Measure, Submission
+from dhnet.signals.models import Detection, Signal, SignalSource, SignalStatus
+
+AGGREGATE_READ = "surveillance:aggregate:read"
+SIGNAL_READ = "surveillance:signal:read"
+
+MEASURES = ("signals", "cases", "incidence")
+MEASURE_LABELS = {"signals": "Open signals", "cases": "Cases", "incidence": "Incidence per 100,000"}
+CLOSED_STATUSES = (SignalStatus.DISCARDED, SignalStatus.CLOSED)
+OPEN_WINDOW_WEEKS = 4
+DEFAULT_WEEKS = 52
+MIN_WEEKS, MAX_WEEKS = 8, 260
+SIGNAL_PAGE_SIZE = 50
+WEEK = dt.timedelta(weeks=1)
+
+
+# --- weeks --------------------------------------------------------------------------------------------------------
+
+
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def parse_week(text: str, field_name: str = "week") -> dt.date | None:
+    """``2008-W05`` (also ``2008W05``, ``2008-w5``) or a date ``2008-02-04`` -> the Monday of that ISO week."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    upper = raw.upper().replace(" ", "")
+    if "W" in upper:
+        year_part, _, week_part = upper.partition("W")
+        year_part = year_part.rstrip("-")
+        if year_part.isdigit() and week_part.isdigit() and len(year_part) == 4:
+            try:
+                return dt.date.fromisocalendar(int(year_part), int(week_part), 1)
+            except ValueError:
+                pass
+        raise Invalid(f"{field_name}: {raw!r} is not an ISO week like 2008-W05")
+    try:
+        return monday(dt.date.fromisoformat(raw))
+    except ValueError:
+        raise Invalid(f"{field_name}: {raw!r} is not an ISO week like 2008-W05 or a date like 2008-02-04") from None
+
+
+def week_label(day: dt.date) -> str:
+    return svg.iso_week_label(day)
+
+
+def week_range_label(day: dt.date) -> str:
+    end = day + dt.timedelta(days=6)
+    return f"{day:%-d %b %Y} – {end:%-d %b %Y}"
+
+
+# --- access helpers -------------------------------------------------------------------------------------------------
+
+
+def _require(actor: Actor, permission: str) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"requires {permission}")
+
+
+def _jurisdiction_roots(actor: Actor, permission: str) -> list[OrgUnit]:
+    """The top units of the actor's jurisdiction for ``permission`` (the roots of the tree for an operator)."""
+    paths = actor.paths_for(permission)
+    if "/" in paths:
+        return list(OrgUnit.objects.filter(level=1).defer("geometry").order_by("name"))
+    return list(OrgUnit.objects.filter(path__in=paths).defer("geometry").order_by("path"))
+
+
+def _resolve_area(actor: Actor, code: str) -> OrgUnit:
+    if code:
+        unit = OrgUnit.objects.defer("geometry").filter(code=code).first()
+        if unit is None:
+            raise NotFound(f"area: org unit {code!r} not found")
+        require_in_jurisdiction(actor, AGGREGATE_READ, unit)
+        return unit
+    roots = _jurisdiction_roots(actor, AGGREGATE_READ)
+    if not roots:
+        raise NotFound("area: there is no org unit in your jurisdiction")
+    return roots[0]
+
+
+def _resolve_unit(actor: Actor, code: str, area: OrgUnit) -> OrgUnit:
+    if not code or code == area.code:
+        return area
+    unit = OrgUnit.objects.defer("geometry").filter(code=code).first()
+    if unit is None:
+        raise NotFound(f"unit: org unit {code!r} not found")
+    require_in_jurisdiction(actor, AGGREGATE_READ, unit)
+    return unit
+
+
+def _signal_q(actor: Actor) -> Q | None:
+    """Where the actor may see signals and detections (None: nowhere)."""
+    if not actor.has(SIGNAL_READ):
+        return None
+    return jurisdiction_q(actor, SIGNAL_READ, "orgunit__path")
+
+
+def _record(actor: Actor, action: str, permission: str, detail: dict[str, Any], object_id: str = "") -> None:
+    with transaction.atomic():
+        audit.record(
+            actor, action, object_type="dashboard.view", object_id=object_id, detail=detail, permission=permission
+        )
+
+
+# --- links ----------------------------------------------------------------------------------------------------------
+
+
+def _url(name: str, params: dict[str, Any]) -> str:
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    return reverse(name) + (f"?{query}" if query else "")
+
+
+def signal_href(signal_id: int) -> str:
+    """The signal's triage page (``signals:detail``), or ``""`` while that page does not exist."""
+    try:
+        return reverse("signals:detail", args=[signal_id])
+    except NoReverseMatch:
+        return ""
+
+
+# --- diseases -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiseaseOption:
+    code: str
+    name: str
+    latest: dt.date | None  # latest week with data in the area
+
+    @property
+    def latest_label(self) -> str:
+        return week_label(self.latest) if self.latest else "no data"
+
+
+def _cases(area: OrgUnit) -> Any:
+    return CountValue.objects.filter(measure=Measure.CASES, orgunit__path__startswith=area.path)
+
+
+def disease_options(area: OrgUnit) -> list[DiseaseOption]:
+    """Active diseases, those with data in the area first (latest data first), then the others by name."""
+    options = []
+    for disease in Disease.objects.filter(active=True).order_by("name"):
+        latest = (
+            _cases(area).filter(disease=disease).order_by("-period_start").values_list("period_start", flat=True)[:1]
+        )
+        options.append(DiseaseOption(disease.code, disease.name, latest[0] if latest else None))
+    with_data = sorted((o for o in options if o.latest), key=lambda o: (o.latest, o.name), reverse=True)
+    return with_data + [o for o in options if not o.latest]
+
+
+def _default_disease(area: OrgUnit, options: Sequence[DiseaseOption]) -> DiseaseOption | None:
+    """The disease shown first: of those with data, one whose latest reports come from units with a map (the map is
+    the centre of the page), the most recent first; else the most recent."""
+    with_data = [o for o in options if o.latest]
+    for option in with_data:
+        if (
+            _cases(area)
+            .filter(disease__code=option.code, period_start=option.latest, orgunit__geometry__isnull=False)
+            .exists()
+        ):
+            return option
+    return with_data[0] if with_data else (options[0] if options else None)
+
+
+# --- shapes (cached per org unit) -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    polygons: list[svg.Polygon]
+    bbox: svg.BBox
+    kind: svg.Kind
+
+
+class _LRU:
+    """A small thread-safe LRU map (per process): parsed shapes and projected, simplified paths per org unit."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            value = self.data.get(key)
+            if value is not None:
+                self.data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.data.clear()
+
+
+_SHAPES = _LRU(20_000)
+_PATHS = _LRU(50_000)
+
+
+def clear_caches() -> None:
+    _SHAPES.clear()
+    _PATHS.clear()
+
+
+def _stamp(unit: OrgUnit) -> str:
+    return unit.updated_at.isoformat() if unit.updated_at else ""
+
+
+def shapes_of(units: Sequence[OrgUnit]) -> dict[int, Shape]:
+    """Parsed polygons of ``units`` (loaded without geometry); geometries are read only for units not cached."""
+    found: dict[int, Shape] = {}
+    missing: list[int] = []
+    for unit in units:
+        shape = _SHAPES.get((unit.pk, _stamp(unit)))
+        if shape is None:
+            missing.append(unit.pk)
+        elif shape is not False:
+            found[unit.pk] = shape
+    if missing:
+        stamps = {u.pk: _stamp(u) for u in units}
+        for pk, geometry in OrgUnit.objects.filter(pk__in=missing).values_list("pk", "geometry"):
+            polygons = svg.polygons_of(geometry)
+            bbox = svg.BBox.of(polygons)
+            if bbox is None:
+                _SHAPES.put((pk, stamps[pk]), False)
+                continue
+            shape = Shape(polygons, bbox, svg.coordinate_kind(bbox))
+            _SHAPES.put((pk, stamps[pk]), shape)
+            found[pk] = shape
+    return found
+
+
+def _path(unit: OrgUnit, shape: Shape, projection: svg.Projection) -> str:
+    key = (unit.pk, _stamp(unit), projection.key)
+    d = _PATHS.get(key)
+    if d is None:
+        d = svg.polygons_path(shape.polygons, projection)
+        _PATHS.put(key, d)
+    return str(d)
+
+
+# --- the map --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitValue:
+    code: str
+    name: str
+    cases: int | None
+    population: int | None
+    signals: int | None  # None: not visible to the actor
+    value: float | None = None  # the mapped measure
+    css: str = "nd"
+    colour: str = svg.NO_DATA_COLOUR
+    href: str = ""
+    has_shape: bool = False
+
+    @property
+    def incidence(self) -> float | None:
+        if self.cases is None or not self.population:
+            return None
+        return self.cases * 100_000 / self.population
+
+    def describe(self) -> str:
+        parts = [self.name]
+        if self.cases is None:
+            parts.append("no report")
+        else:
+            parts.append(f"{svg.fmt(self.cases)} case{'s' if self.cases != 1 else ''}")
+        if self.incidence is not None:
+            parts.append(f"{svg.fmt(self.incidence, 2)} per 100,000")
+        if self.signals is not None:
+            parts.append(f"{self.signals} open signal{'s' if self.signals != 1 else ''}")
+        return " · ".join(parts)
+
+
+@dataclass
+class MapView:
+    measure: str
+    title: str
+    legend: list[svg.LegendEntry]
+    frames: list[str]  # one <svg> per cluster of shapes
+    units: list[UnitValue]  # every unit, sorted by value (the table under the map, and units without a shape)
+    unit_label: str
+
+    @property
+    def unshaped(self) -> list[UnitValue]:
+        return [u for u in self.units if not u.has_shape]
+
+
+@dataclass
+class _Window:
+    """Counts of one disease below one area over a window of weeks."""
+
+    rows: list[tuple[int, dt.date, int]]  # orgunit id, week, value
+    units: dict[int, OrgUnit]
+
+
+def _window(disease: Disease, area: OrgUnit, first: dt.date, last: dt.date) -> _Window:
+    rows = list(
+        _cases(area)
+        .filter(disease=disease, period_start__gte=first, period_start__lte=last)
+        .values_list("orgunit_id", "period_start", "value")
+    )
+    ids = {r[0] for r in rows}
+    units = {
+        u.pk: u
+        for u in OrgUnit.objects.filter(pk__in=ids).only(
+            "pk", "code", "name", "path", "level", "population", "parent_id", "updated_at"
+        )
+    }
+    return _Window(rows, units)
+
+
+def _open_signals(actor: Actor, disease: Disease, area: OrgUnit, week: dt.date) -> Any:
+    q = _signal_q(actor)
+    qs = Signal.objects.filter(
+        disease=disease,
+        orgunit__path__startswith=area.path,
+        first_period__lte=week,
+        last_period__gte=week - (OPEN_WINDOW_WEEKS - 1) * WEEK,
+    ).exclude(status__in=CLOSED_STATUSES)
+    return qs.none() if q is None else qs.filter(q)
+
+
+def _map(
+    actor: Actor, disease: Disease, area: OrgUnit, week: dt.date, measure: str, window: _Window, link: dict[str, Any]
+) -> MapView:
+    can_signals = _signal_q(actor) is not None
+    week_values: dict[int, int] = {}
+    for uid, period, value in window.rows:
+        if period == week:
+            week_values[uid] = week_values.get(uid, 0) + value
+    signal_counts: dict[int, int] = {}
+    units = sorted(window.units.values(), key=lambda u: u.path)
+    if can_signals:
+        by_path = {u.path: u.pk for u in units}
+        for path in _open_signals(actor, disease, area, week).values_list("orgunit__path", flat=True):
+            # attribute the signal to the drawn unit at or above its org unit
+            parts = path.strip("/").split("/")
+            for i in range(len(parts), 0, -1):
+                pk = by_path.get("/" + "/".join(parts[:i]) + "/")
+                if pk is not None:
+                    signal_counts[pk] = signal_counts.get(pk, 0) + 1
+                    break
+    values = []
+    for unit in units:
+        uv = UnitValue(
+            code=unit.code,
+            name=unit.name,
+            cases=week_values.get(unit.pk),
+            population=unit.population,
+            signals=signal_counts.get(unit.pk, 0) if can_signals else None,
+            href=_url("dashboard:index", {**link, "unit": unit.code}) + "#curve",
+        )
+        uv.value = float(uv.signals or 0) if measure == "signals" else uv.incidence if measure == "incidence" else None
+        if measure == "cases":
+            uv.value = None if uv.cases is None else float(uv.cases)
+        values.append(uv)
+    integer = measure in ("signals", "cases")
+    scale = svg.ColourScale.for_values((v.value for v in values), integer=integer)
+    for uv in values:
+        uv.css = scale.css(uv.value)
+        uv.colour = scale.colour(uv.value)
+    title = f"{MEASURE_LABELS[measure]}, {disease.name}, {area.name}, {week_label(week)}"
+    shapes = shapes_of(units)
+    frames: list[str] = []
+    drawn = [u for u in units if u.pk in shapes]
+    by_code = {v.code: v for v in values}
+    selected = link.get("unit") or ""
+    if drawn:
+        groups = svg.clusters([(shapes[u.pk].kind, shapes[u.pk].bbox) for u in drawn])
+        for n, group in enumerate(groups):
+            members = [drawn[i] for i in group]
+            bbox = shapes[members[0].pk].bbox
+            for u in members[1:]:
+                bbox = bbox.union(shapes[u.pk].bbox)
+            projection = svg.Projection.fit(bbox, shapes[members[0].pk].kind)
+            frame = svg.Frame(projection.width, projection.height)
+            # large shapes first, so that enclaves (towns inside their county) stay visible on top
+            members.sort(key=lambda u: -_bbox_area(shapes[u.pk].bbox))
+            for u in members:
+                uv = by_code[u.code]
+                uv.has_shape = True
+                frame.areas.append(
+                    svg.MapArea(
+                        code=u.code,
+                        name=u.name,
+                        d=_path(u, shapes[u.pk], projection),
+                        css=uv.css,
+                        href=uv.href,
+                        tooltip=uv.describe(),
+                        selected=u.code == selected,
+                    )
+                )
+            frames.append(svg.map_svg(frame, scale, title=title, svg_id=f"map{n}"))
+    values.sort(key=lambda v: (-(v.value if v.value is not None else -1), v.name))
+    level_names = {u.level for u in units}
+    unit_label = "districts" if level_names and max(level_names) >= 3 else "areas"
+    return MapView(measure, title, scale.legend(), frames, values, unit_label)
+
+
+def _bbox_area(b: svg.BBox) -> float:
+    return (b.xmax - b.xmin) * (b.ymax - b.ymin)
+
+
+# --- the epidemic curve ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CurveView:
+    unit_code: str
+    unit_name: str
+    disease_name: str
+    points: list[svg.CurvePoint]
+    svg: str
+    rule: str  # the alert rule whose expected/threshold lines are drawn ("" when none)
+    show_detection: bool
+    total: int
+
+
+def _curve(
+    actor: Actor,
+    disease: Disease,
+    unit: OrgUnit,
+    week: dt.date,
+    weeks: int,
+    window: _Window,
+    *,
+    width: int = 720,
+    height: int = 240,
+) -> CurveView:
+    first = week - (weeks - 1) * WEEK
+    periods = [first + i * WEEK for i in range(weeks)]
+    sums: dict[dt.date, int] = defaultdict(int)
+    reported: set[dt.date] = set()
+    for uid, period, value in window.rows:
+        u = window.units.get(uid)
+        if u is not None and u.path.startswith(unit.path):
+            sums[period] += value
+            reported.add(period)
+    q = _signal_q(actor)
+    show = q is not None and any(unit.is_within(p) for p in actor.paths_for(SIGNAL_READ))
+    detections: dict[dt.date, tuple[float | None, float | None, bool]] = {}
+    sub_alarms: dict[dt.date, int] = {}
+    rule_name = ""
+    if show:
+        own = Detection.objects.filter(disease=disease, orgunit=unit, period_start__gte=first, period_start__lte=week)
+        by_rule = list(own.values("rule_id").annotate(n=Count("id")).order_by("-n", "rule_id"))
+        if by_rule:
+            kinds = dict(AlertRule.objects.filter(pk__in=[r["rule_id"] for r in by_rule]).values_list("pk", "kind"))
+            best = sorted(by_rule, key=lambda r: (kinds.get(r["rule_id"]) != "detector", -r["n"], r["rule_id"]))[0]
+            rule_name = AlertRule.objects.filter(pk=best["rule_id"]).values_list("name", flat=True).first() or ""
+            for period, expected, upper, alarm in own.filter(rule_id=best["rule_id"]).values_list(
+                "period_start", "expected", "upperbound", "alarm"
+            ):
+                detections[period] = (expected, upper, alarm)
+        below = (
+            Detection.objects.filter(
+                disease=disease,
+                orgunit__path__startswith=unit.path,
+                alarm=True,
+                period_start__gte=first,
+                period_start__lte=week,
+            )
+            .exclude(orgunit=unit)
+            .filter(q)
+            .values("period_start")
+            .annotate(n=Count("orgunit_id", distinct=True))
+        )
+        sub_alarms = {r["period_start"]: r["n"] for r in below}
+    points = []
+    for p in periods:
+        expected, upper, alarm = detections.get(p, (None, None, False))
+        points.append(
+            svg.CurvePoint(
+                period_start=p,
+                observed=float(sums[p]) if p in reported else None,
+                expected=_finite(expected),
+                upperbound=_finite(upper),
+                alarm=bool(alarm),
+                sub_alarms=sub_alarms.get(p, 0),
+            )
+        )
+    title = f"{disease.name}, {unit.name}: cases per ISO week, {week_label(first)} to {week_label(week)}"
+    drawing = svg.curve_svg(points, title=title, highlight=week, show_detection=show, width=width, height=height)
+    return CurveView(unit.code, unit.name, disease.name, points, drawing, rule_name, show, sum(sums.values()))
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+# --- completeness ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CompletenessRow:
+    code: str
+    name: str
+    expected: int  # reporting units
+    reported: int
+    on_time: int
+    recent: float | None  # mean completeness over the last 13 weeks
+
+    @property
+    def completeness(self) -> float | None:
+        return None if not self.expected else 100 * self.reported / self.expected
+
+    @property
+    def timeliness(self) -> float | None:
+        return None if not self.expected else 100 * self.on_time / self.expected
+
+
+@dataclass
+class CompletenessView:
+    week: dt.date
+    rows: list[CompletenessRow]
+    total: CompletenessRow | None
+
+
+def _completeness(area: OrgUnit, week: dt.date) -> CompletenessView:
+    """Completeness and timeliness for ``week`` of the reporting units below ``area``, by the area's children."""
+    first = week - 51 * WEEK
+    recent_from = week - 12 * WEEK
+    rows = list(
+        Submission.objects.filter(
+            orgunit__path__startswith=area.path, period_start__gte=first, period_start__lte=week
+        ).values_list("orgunit__path", "period_start", "on_time")
+    )
+    children = list(OrgUnit.objects.filter(parent=area).only("pk", "code", "name", "path").order_by("name"))
+    groups = children or [area]
+
+    def group_of(path: str) -> OrgUnit | None:
+        for g in groups:
+            if path.startswith(g.path):
+                return g
+        return None
+
+    reporting: dict[int, set[str]] = defaultdict(set)
+    reported: dict[int, set[str]] = defaultdict(set)
+    on_time: dict[int, set[str]] = defaultdict(set)
+    recent: dict[tuple[int, dt.date], set[str]] = defaultdict(set)
+    for path, period, timely in rows:
+        g = group_of(path)
+        if g is None:  # a submission of the area itself while it has children
+            continue
+        reporting[g.pk].add(path)
+        if period == week:
+            reported[g.pk].add(path)
+            if timely:
+                on_time[g.pk].add(path)
+        if period >= recent_from:
+            recent[(g.pk, period)].add(path)
+    out = []
+    for g in groups:
+        expected = len(reporting[g.pk])
+        if not expected:
+            continue
+        shares = [len(recent[(g.pk, recent_from + i * WEEK)]) / expected for i in range(13)]
+        out.append(
+            CompletenessRow(
+                g.code, g.name, expected, len(reported[g.pk]), len(on_time[g.pk]), 100 * sum(shares) / len(shares)
+            )
+        )
+    total = None
+    if out:
+        exp = sum(r.expected for r in out)
+        total = CompletenessRow(
+            area.code,
+            f"All of {area.name}",
+            exp,
+            sum(r.reported for r in out),
+            sum(r.on_time for r in out),
+            sum((r.recent or 0) * r.expected for r in out) / exp,
+        )
+    return CompletenessView(week, out, total)
+
+
+# --- signals --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    id: int
+    title: str
+    disease: str
+    orgunit: str
+    orgunit_code: str
+    first_period: dt.date
+    last_period: dt.date
+    status: str
+    status_label: str
+    risk: str
+    source: str
+    max_observed: float | None
+    href: str
+
+    @property
+    def weeks_label(self) -> str:
+        a, b = week_label(self.first_period), week_label(self.last_period)
+        return a if a == b else f"{a} – {b}"
+
+
+def _signal_rows(qs: Any) -> list[SignalRow]:
+    statuses = dict(SignalStatus.choices)
+    rows = []
+    for s in qs.select_related("disease", "orgunit").only(
+        "id",
+        "title",
+        "first_period",
+        "last_period",
+        "status",
+        "risk",
+        "source",
+        "max_observed",
+        "disease__name",
+        "orgunit__name",
+        "orgunit__code",
+    ):
+        rows.append(
+            SignalRow(
+                id=s.pk,
+                title=s.title,
+                disease=s.disease.name if s.disease else "",
+                orgunit=s.orgunit.name,
+                orgunit_code=s.orgunit.code,
+                first_period=s.first_period,
+                last_period=s.last_period,
+                status=s.status,
+                status_label=statuses.get(s.status, s.status),
+                risk=s.risk,
+                source=s.source,
+                max_observed=s.max_observed,
+                href=signal_href(s.pk),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class SignalQuery:
+    disease: str = ""
+    status: str = "open"  # open | all | one SignalStatus value
+    area: str = ""
+    week_from: str = ""
+    week_to: str = ""
+    source: str = ""
+    q: str = ""
+    page: int = 1
+
+
+STATUS_FILTERS = [("open", "Open (not discarded or closed)"), ("all", "All"), *SignalStatus.choices]
+
+
+@dataclass
+class SignalPage:
+    query: SignalQuery
+    rows: list[SignalRow]
+    total: int
+    page: int
+    pages: int
+    area: OrgUnit
+    diseases: list[tuple[str, str]]
+    areas: list[OrgUnit]
+    statuses: list[tuple[str, str]]
+    sources: list[tuple[str, str]]
+    prev_href: str = ""
+    next_href: str = ""
+
+
+def signal_list(actor: Actor, query: SignalQuery) -> SignalPage:
+    """A page of signals within the actor's jurisdiction (most recent alarm first), filtered."""
+    _require(actor, SIGNAL_READ)
+    q = _signal_q(actor)
+    assert q is not None
+    area = _resolve_signal_area(actor, query.area)
+    qs = Signal.objects.filter(q, orgunit__path__startswith=area.path)
+    if query.disease:
+        if not Disease.objects.filter(code=query.disease).exists():
+            raise Invalid(f"disease: unknown disease {query.disease!r}")
+        qs = qs.filter(disease__code=query.disease)
+    if query.status == "open":
+        qs = qs.exclude(status__in=CLOSED_STATUSES)
+    elif query.status and query.status != "all":
+        if query.status not in SignalStatus.values:
+            raise Invalid(f"status: expected open, all or one of {', '.join(SignalStatus.values)}")
+        qs = qs.filter(status=query.status)
+    if query.source:
+        if query.source not in SignalSource.values:
+            raise Invalid(f"source: expected one of {', '.join(SignalSource.values)}")
+        qs = qs.filter(source=query.source)
+    week_from = parse_week(query.week_from, "week_from")
+    week_to = parse_week(query.week_to, "week_to")
+    if week_from and week_to and week_from > week_to:
+        raise Invalid("week_from: after week_to")
+    if week_from:
+        qs = qs.filter(last_period__gte=week_from)
+    if week_to:
+        qs = qs.filter(first_period__lte=week_to + dt.timedelta(days=6))
+    if query.q.strip():
+        qs = qs.filter(title__icontains=query.q.strip()[:100])
+    if query.page < 1:
+        raise Invalid("page: must be 1 or more")
+    qs = qs.order_by("-last_period", "-id")
+    paginator = Paginator(qs, SIGNAL_PAGE_SIZE)
+    total = paginator.count
+    pages = max(1, paginator.num_pages)
+    page = min(query.page, pages)
+    rows = _signal_rows(qs[(page - 1) * SIGNAL_PAGE_SIZE : page * SIGNAL_PAGE_SIZE])
+    params = {
+        "disease": query.disease,
+        "status": query.status,
+        "area": query.area,
+        "week_from": query.week_from,
+        "week_to": query.week_to,
+        "source": query.source,
+        "q": query.q,
+    }
+    result = SignalPage(
+        query=query,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        area=area,
+        diseases=list(Disease.objects.filter(active=True).order_by("name").values_list("code", "name")),
+        areas=_area_options(actor, area, SIGNAL_READ),
+        statuses=STATUS_FILTERS,
+        sources=list(SignalSource.choices),
+        prev_href=_url("dashboard:signals", {**params, "page": page - 1}) if page > 1 else "",
+        next_href=_url("dashboard:signals", {**params, "page": page + 1}) if page < pages else "",
+    )
+    _record(
+        actor,
+        "dashboard.signal.list",
+        SIGNAL_READ,
+        {**{k: v for k, v in params.items() if v}, "page": page, "total": total, "returned": len(rows)},
+    )
+    return result
+
+
+def _resolve_signal_area(actor: Actor, code: str) -> OrgUnit:
+    if code:
+        unit = OrgUnit.objects.defer("geometry").filter(code=code).first()
+        if unit is None:
+            raise NotFound(f"area: org unit {code!r} not found")
+        require_in_jurisdiction(actor, SIGNAL_READ, unit)
+        return unit
+    roots = _jurisdiction_roots(actor, SIGNAL_READ)
+    if not roots:
+        raise NotFound("area: there is no org unit in your jurisdiction")
+    return roots[0]
+
+
+def _area_options(actor: Actor, area: OrgUnit, permission: str) -> list[OrgUnit]:
+    """Choices for the area filter: the jurisdiction's top units and their children, the area and its ancestors
+    within the jurisdiction."""
+    roots = _jurisdiction_roots(actor, permission)
+    options: dict[int, OrgUnit] = {u.pk: u for u in roots}
+    for child in OrgUnit.objects.filter(parent__in=roots).defer("geometry"):
+        options[child.pk] = child
+    ancestor_ids = [int(p) for p in area.path.strip("/").split("/") if p]
+    for u in OrgUnit.objects.filter(pk__in=ancestor_ids).defer("geometry"):
+        if any(u.is_within(p) for p in actor.paths_for(permission)):
+            options[u.pk] = u
+    for child in OrgUnit.objects.filter(parent=area).defer("geometry"):
+        options[child.pk] = child
+    return sorted(options.values(), key=lambda u: u.path)
+
+
+# --- the dashboard --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    disease: str = ""
+    week: str = ""
+    area: str = ""
+    unit: str = ""
+    measure: str = ""
+    weeks: int = DEFAULT_WEEKS
+
+
+@dataclass
+class Overview:
+    area: OrgUnit
+    unit: OrgUnit
+    diseases: list[DiseaseOption]
+    disease: Disease | None
+    week: dt.date | None
+    measure: str
+    measures: list[tuple[str, str]]
+    areas: list[OrgUnit]
+    breadcrumbs: list[OrgUnit]
+    can_signals: bool
+    map: MapView | None = None
+    curve: CurveView | None = None
+    signals: list[SignalRow] = field(default_factory=list)
+    signals_total: int = 0
+    signals_href: str = ""
+    completeness: CompletenessView | None = None
+    prev_week_href: str = ""
+    next_week_href: str = ""
+    bulletin_href: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def week_label(self) -> str:
+        return week_label(self.week) if self.week else ""
+
+    @property
+    def week_dates(self) -> str:
+        return week_range_label(self.week) if self.week else ""
+
+
+def _measure(actor: Actor, requested: str, can_signals: bool) -> str:
+    if requested and requested not in MEASURES:
+        raise Invalid(f"measure: expected one of {', '.join(MEASURES)}")
+    if requested == "signals" and not can_signals:
+        requested = ""  # a partner asking for signals gets the default of their role
+    return requested or ("signals" if can_signals else "incidence")
+
+
+def _weeks(value: int) -> int:
+    if not MIN_WEEKS <= value <= MAX_WEEKS:
+        raise Invalid(f"weeks: between {MIN_WEEKS} and {MAX_WEEKS}")
+    return value
+
+
+def _disease(code: str, options: Sequence[DiseaseOption], area: OrgUnit) -> tuple[Disease | None, DiseaseOption | None]:
+    if code:
+        disease = Disease.objects.filter(code=code).first()
+        if disease is None:
+            raise Invalid(f"disease: unknown disease {code!r}")
+        option = next((o for o in options if o.code == code), None)
+        return disease, option
+    option = _default_disease(area, options)
+    if option is None:
+        return None, None
+    return Disease.objects.get(code=option.code), option
+
+
+def overview(actor: Actor, query: Query) -> Overview:
+    """Everything on the dashboard page: map, curve, latest signals and completeness for a disease and week."""
+    _require(actor, AGGREGATE_READ)
+    weeks = _weeks(query.weeks)
+    area = _resolve_area(actor, query.area)
+    unit = _resolve_unit(actor, query.unit, area)
+    can_signals = _signal_q(actor) is not None and any(area.is_within(p) for p in actor.paths_for(SIGNAL_READ))
+    measure = _measure(actor, query.measure, can_signals)
+    options = disease_options(area)
+    disease, option = _disease(query.disease, options, area)
+    week = parse_week(query.week) or (option.latest if option else None)
+    ancestors = [int(p) for p in area.path.strip("/").split("/") if p]
+    crumbs = [
+        u
+        for u in OrgUnit.objects.filter(pk__in=ancestors).defer("geometry").order_by("level")
+        if any(u.is_within(p) for p in actor.paths_for(AGGREGATE_READ))
+    ]
+    measures = [(m, MEASURE_LABELS[m]) for m in MEASURES if m != "signals" or can_signals]
+    result = Overview(
+        area=area,
+        unit=unit,
+        diseases=options,
+        disease=disease,
+        week=week,
+        measure=measure,
+        measures=measures,
+        areas=_area_options(actor, area, AGGREGATE_READ),
+        breadcrumbs=crumbs,
+        can_signals=can_signals,
+    )
+    if disease is not None and week is not None:
+        link = {
+            "disease": disease.code,
+            "week": week_label(week),
+            "area": area.code,
+            "measure": measure,
+            "unit": unit.code if unit != area else "",
+        }
+        if weeks != DEFAULT_WEEKS:
+            link["weeks"] = str(weeks)
+        result.params = link
+        window = _window(disease, area, week - (weeks - 1) * WEEK, week)
+        if not unit.is_within(area.path):
+            # a unit outside the area: its own counts for the curve
+            window = _merge(window, _window(disease, unit, week - (weeks - 1) * WEEK, week))
+        result.map = _map(actor, disease, area, week, measure, window, link)
+        result.curve = _curve(actor, disease, unit, week, weeks, window)
+        result.completeness = _completeness(area, week)
+        result.prev_week_href = _url("dashboard:index", {**link, "week": week_label(week - WEEK)})
+        result.next_week_href = _url("dashboard:index", {**link, "week": week_label(week + WEEK)})
+        result.bulletin_href = _url("dashboard:bulletin", {"week": week_label(week), "area": area.code})
+        if can_signals:
+            qs = Signal.objects.filter(
+                _signal_q(actor), disease=disease, orgunit__path__startswith=unit.path, first_period__lte=week
+            ).order_by("-last_period", "-id")
+            result.signals_total = qs.count()
+            result.signals = _signal_rows(qs[:10])
+            result.signals_href = _url(
+                "dashboard:signals",
+                {"disease": disease.code, "area": unit.code, "status": "all", "week_to": week_label(week)},
+            )
+    _record(
+        actor,
+        "dashboard.overview.read",
+        AGGREGATE_READ,
+        {
+            "disease": disease.code if disease else "",
+            "week": week_label(week) if week else "",
+            "area": area.code,
+            "unit": unit.code,
+            "measure": measure,
+            "signals": len(result.signals),
+        },
+        object_id=area.code,
+    )
+    return result
+
+
+def _merge(a: _Window, b: _Window) -> _Window:
+    seen = set(a.rows)
+    return _Window(a.rows + [r for r in b.rows if r not in seen], {**a.units, **b.units})
+
+
+# --- API-sized pieces -----------------------------------------------------------------------------------------------
+
+
+def map_data(actor: Actor, query: Query) -> tuple[Disease, dt.date, OrgUnit, MapView]:
+    """The map's values per unit (for the API)."""
+    _require(actor, AGGREGATE_READ)
+    area = _resolve_area(actor, query.area)
+    can_signals = _signal_q(actor) is not None and any(area.is_within(p) for p in actor.paths_for(SIGNAL_READ))
+    measure = _measure(actor, query.measure, can_signals)
+    disease, week = _disease_and_week(query, area)
+    window = _window(disease, area, week, week)
+    view = _map(actor, disease, area, week, measure, window, {"disease": disease.code, "week": week_label(week)})
+    _record(
+        actor,
+        "dashboard.map.read",
+        AGGREGATE_READ,
+        {"disease": disease.code, "week": week_label(week), "area": area.code, "measure": measure},
+        object_id=area.code,
+    )
+    return disease, week, area, view
+
+
+def curve_data(actor: Actor, query: Query) -> tuple[Disease, dt.date, CurveView]:
+    """The epidemic curve of one disease in one unit (for the API)."""
+    _require(actor, AGGREGATE_READ)
+    weeks = _weeks(query.weeks)
+    area = _resolve_area(actor, query.area)
+    disease, week = _disease_and_week(query, area)
+    window = _window(disease, area, week - (weeks - 1) * WEEK, week)
+    view = _curve(actor, disease, area, week, weeks, window)
+    _record(
+        actor,
+        "dashboard.curve.read",
+        AGGREGATE_READ,
+        {"disease": disease.code, "week": week_label(week), "area": area.code, "weeks": weeks},
+        object_id=area.code,
+    )
+    return disease, week, view
+
+
+def completeness_data(actor: Actor, query: Query) -> CompletenessView:
+    """Completeness and timeliness of reporting below an area for a week (for the API)."""
+    _require(actor, AGGREGATE_READ)
+    area = _resolve_area(actor, query.area)
+    week = parse_week(query.week)
+    if week is None:
+        latest = Submission.objects.filter(orgunit__path__startswith=area.path).order_by("-period_start").first()
+        if latest is None:
+            raise NotFound(f"week: no reports below {area.code!r}")
+        week = latest.period_start
+    view = _completeness(area, week)
+    _record(
+        actor,
+        "dashboard.completeness.read",
+        AGGREGATE_READ,
+        {"week": week_label(week), "area": area.code},
+        object_id=area.code,
+    )
+    return view
+
+
+def _disease_and_week(query: Query, area: OrgUnit) -> tuple[Disease, dt.date]:
+    if not query.disease:
+        raise Invalid("disease: required")
+    disease = Disease.objects.filter(code=query.disease).first()
+    if disease is None:
+        raise Invalid(f"disease: unknown disease {query.disease!r}")
+    week = parse_week(query.week)
+    if week is None:
+        latest = (
+            _cases(area).filter(disease=disease).order_by("-period_start").values_list("period_start", flat=True)[:1]
+        )
+        if not latest:
+            raise NotFound(f"week: no data for {disease.code!r} below {area.code!r}")
+        week = latest[0]
+    return disease, week
+
+
+# --- the weekly bulletin --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RegionCases:
+    code: str
+    name: str
+    week: int
+    previous: int
+    year_to_date: int
+
+
+@dataclass
+class BulletinDisease:
+    code: str
+    name: str
+    week: int
+    previous: int
+    year_to_date: int
+    regions: list[RegionCases]
+    map: MapView
+    curve: CurveView
+    signals: list[SignalRow]
+
+    @property
+    def change(self) -> str:
+        if self.previous == 0:
+            return "new" if self.week else "–"
+        pct = 100 * (self.week - self.previous) / self.previous
+        return f"{pct:+.0f}%"
+
+
+@dataclass
+class Bulletin:
+    area: OrgUnit
+    week: dt.date
+    diseases: list[BulletinDisease]
+    completeness: CompletenessView
+    can_signals: bool
+    signals_new: int
+    signals_open: int
+    generated_at: dt.datetime
+    areas: list[OrgUnit]
+    prev_href: str
+    next_href: str
+
+    @property
+    def week_label(self) -> str:
+        return week_label(self.week)
+
+    @property
+    def week_dates(self) -> str:
+        return week_range_label(self.week)
+
+
+def bulletin(actor: Actor, *, week: str = "", area: str = "") -> Bulletin:
+    """The weekly epidemiological bulletin of an area: cases by disease and region, signals, completeness, a map
+    and an epidemic curve per disease. Without ``week``: the latest week with any report in the area."""
+    _require(actor, AGGREGATE_READ)
+    unit = _resolve_area(actor, area)
+    day = parse_week(week)
+    if day is None:
+        latest = _cases(unit).order_by("-period_start").values_list("period_start", flat=True)[:1]
+        if not latest:
+            raise NotFound(f"week: no reports below {unit.code!r}")
+        day = monday(latest[0])
+    can_signals = _signal_q(actor) is not None and any(unit.is_within(p) for p in actor.paths_for(SIGNAL_READ))
+    year_start = dt.date.fromisocalendar(day.isocalendar()[0], 1, 1)
+    recent = _cases(unit).filter(period_start__gte=day - 3 * WEEK, period_start__lte=day)
+    disease_ids = list(recent.values_list("disease_id", flat=True).distinct())
+    children = list(OrgUnit.objects.filter(parent=unit).only("pk", "code", "name", "path").order_by("name"))
+    diseases = []
+    signals_new = signals_open = 0
+    for disease in Disease.objects.filter(pk__in=disease_ids).order_by("name"):
+        window = _window(disease, unit, min(year_start, day - 51 * WEEK), day)
+        per_region: dict[str, list[int]] = {c.code: [0, 0, 0] for c in children}
+        totals = [0, 0, 0]
+        for uid, period, value in window.rows:
+            u = window.units[uid]
+            slots = []
+            if period == day:
+                slots.append(0)
+            if period == day - WEEK:
+                slots.append(1)
+            if year_start <= period <= day:
+                slots.append(2)
+            region = next((c.code for c in children if u.path.startswith(c.path)), None)
+            for s in slots:
+                totals[s] += value
+                if region is not None:
+                    per_region[region][s] += value
+        regions = [RegionCases(c.code, c.name, *per_region[c.code]) for c in children if any(per_region[c.code])]
+        regions.sort(key=lambda r: (-r.week, -r.year_to_date, r.name))
+        has_population = any(u.population for u in window.units.values())
+        measure = "incidence" if has_population else "cases"
+        link = {"disease": disease.code, "week": week_label(day), "area": unit.code}
+        map_view = _map(actor, disease, unit, day, measure, window, link)
+        curve = _curve(actor, disease, unit, day, DEFAULT_WEEKS, window, width=720, height=200)
+        rows: list[SignalRow] = []
+        if can_signals:
+            open_qs = _open_signals(actor, disease, unit, day)
+            signals_open += open_qs.count()
+            new_qs = open_qs.filter(first_period__gte=day)
+            signals_new += new_qs.count()
+            rows = _signal_rows(open_qs.order_by("-last_period", "-id")[:15])
+        diseases.append(
+            BulletinDisease(disease.code, disease.name, totals[0], totals[1], totals[2], regions, map_view, curve, rows)
+        )
+    result = Bulletin(
+        area=unit,
+        week=day,
+        diseases=diseases,
+        completeness=_completeness(unit, day),
+        can_signals=can_signals,
+        signals_new=signals_new,
+        signals_open=signals_open,
+        generated_at=timezone.now(),
+        areas=_area_options(actor, unit, AGGREGATE_READ),
+        prev_href=_url("dashboard:bulletin", {"week": week_label(day - WEEK), "area": unit.code}),
+        next_href=_url("dashboard:bulletin", {"week": week_label(day + WEEK), "area": unit.code}),
+    )
+    _record(
+        actor,
+        "dashboard.bulletin.read",
+        AGGREGATE_READ,
+        {"week": week_label(day), "area": unit.code, "diseases": [d.code for d in diseases]},
+        object_id=unit.code,
+    )
+    return result
+
+
+__all__ = [
+    "AGGREGATE_READ",
+    "SIGNAL_READ",
+    "Bulletin",
+    "CompletenessView",
+    "CurveView",
+    "MapView",
+    "Overview",
+    "Query",
+    "SignalPage",
+    "SignalQuery",
+    "bulletin",
+    "completeness_data",
+    "curve_data",
+    "map_data",
+    "overview",
+    "parse_week",
+    "signal_list",
+]
