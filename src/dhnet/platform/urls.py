@@ -6,12 +6,14 @@ from dhnet.platform import views
 from dhnet.platform.api import api
 
 urlpatterns = [
+    path("", include("dhnet.dashboard.home_urls")),  # the dashboard is home for surveillance users
     path("", include(([path("", views.home, name="home")], "platform"))),
     path("accounts/", include("dhnet.accounts.urls")),
     path("orgunits/", include("dhnet.orgunits.urls")),
     path("audit/", include("dhnet.audit.urls")),
     path("notifications/", include("dhnet.notifications.urls")),
     path("diseases/", include("dhnet.diseases.urls")),
+    path("dashboard/", include("dhnet.dashboard.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found),  # JSON, also in dev mode
 ]
