@@ -4,8 +4,6 @@ Thin handlers over :mod:`dhnet.dashboard.services`; the same permission and juri
 (detection outputs and signal counts only with ``surveillance:signal:read``).
 """
 
-from __future__ import annotations
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field

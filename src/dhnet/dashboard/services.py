@@ -1031,9 +1031,7 @@ def completeness_data(actor: Actor, query: Query) -> CompletenessView:
     week = parse_week(query.week)
     if week is None:
         latest = Submission.objects.filter(orgunit__path__startswith=area.path).order_by("-period_start").first()
-        if latest is None:
-            raise NotFound(f"week: no reports below {area.code!r}")
-        week = latest.period_start
+        week = latest.period_start if latest else monday(timezone.localdate())
     view = _completeness(area, week)
     _record(
         actor,
@@ -1125,9 +1123,7 @@ def bulletin(actor: Actor, *, week: str = "", area: str = "") -> Bulletin:
     day = parse_week(week)
     if day is None:
         latest = _cases(unit).order_by("-period_start").values_list("period_start", flat=True)[:1]
-        if not latest:
-            raise NotFound(f"week: no reports below {unit.code!r}")
-        day = monday(latest[0])
+        day = monday(latest[0] if latest else timezone.localdate())
     can_signals = _signal_q(actor) is not None and any(unit.is_within(p) for p in actor.paths_for(SIGNAL_READ))
     year_start = dt.date.fromisocalendar(day.isocalendar()[0], 1, 1)
     recent = _cases(unit).filter(period_start__gte=day - 3 * WEEK, period_start__lte=day)
