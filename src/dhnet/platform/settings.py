@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "dhnet.accounts",
     "dhnet.diseases",
     "dhnet.reporting",
+    "dhnet.jobs",
     "dhnet.signals",
     "dhnet.notifications",
     "dhnet.dashboard",
