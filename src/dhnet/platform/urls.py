@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("dhnet.accounts.urls")),
     path("orgunits/", include("dhnet.orgunits.urls")),
     path("audit/", include("dhnet.audit.urls")),
+    path("jobs/", include("dhnet.jobs.urls")),
     path("notifications/", include("dhnet.notifications.urls")),
     path("diseases/", include("dhnet.diseases.urls")),
     path("dashboard/", include("dhnet.dashboard.urls")),
