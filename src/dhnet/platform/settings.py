@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "dhnet.signals",
     "dhnet.notifications",
     "dhnet.dashboard",
+    "dhnet.fhir",
 ]
 
 MIDDLEWARE = [
