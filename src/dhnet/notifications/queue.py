@@ -1,22 +1,98 @@
-"""The hand-off to the platform's job queue (``dhnet.jobs``).
+"""The hand-off to the platform's job queue (:mod:`dhnet.jobs`).
 
-Deliveries are attempted by :func:`dhnet.notifications.services.attempt`, a plain service function; this module
-turns "attempt delivery N at time T" into a job and registers the handlers and the daily schedules. Until the job
-queue is installed, nothing is enqueued and ``dhnet notify run`` sweeps the due deliveries instead.
+Jobs of this context:
+
+``notifications.attempt`` (payload ``{"delivery": id}``)
+    One attempt of one delivery (:func:`dhnet.notifications.services.attempt`). Enqueued when a delivery is created
+    and again, at ``next_attempt_at``, after each failed attempt that will be retried; coalesced per delivery. The
+    back-off of deliveries (1 min, 5 min, 30 min, 2 h, 12 h with jitter) is the delivery's own: the job itself
+    fails only on unexpected errors (then the queue retries it).
+``notifications.sweep`` (every 10 minutes)
+    Enqueues an attempt for every due pending delivery whose job went missing (a lost enqueue, a crash); attempts
+    are claimed on the delivery row, so a duplicate job never sends twice.
+``notifications.digest`` (daily at 06:00 local time) and ``notifications.reminders`` (daily at 08:00)
+    :func:`~dhnet.notifications.services.run_digest` and :func:`~dhnet.notifications.services.run_reminders` as the
+    platform; both are idempotent per day (digest) or per org unit and week (reminders), so the reminder of a week
+    goes out at the first run after the week ended, on Monday morning.
+
+``dhnet notify digest|reminders|run`` run the same services by hand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from dhnet.jobs import JobContext, enqueue, register_handler, register_schedule
 
 ATTEMPT_JOB = "notifications.attempt"
+SWEEP_JOB = "notifications.sweep"
 DIGEST_JOB = "notifications.digest"
 REMINDERS_JOB = "notifications.reminders"
+REQUESTED_BY = "system:notifications"
 
 
 def enqueue_attempt(delivery_id: int, run_at: dt.datetime | None) -> None:
     """Schedule one attempt of delivery ``delivery_id`` at ``run_at`` (None: now)."""
+    enqueue(
+        ATTEMPT_JOB,
+        {"delivery": delivery_id},
+        dedupe_key=f"{ATTEMPT_JOB}:{delivery_id}",
+        run_after=run_at,
+        requested_by=REQUESTED_BY,
+    )
+
+
+def attempt_job(ctx: JobContext) -> dict[str, Any]:
+    from dhnet.jobs import PermanentError
+    from dhnet.notifications import services
+    from dhnet.notifications.models import PENDING
+
+    raw = ctx.payload.get("delivery")
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise PermanentError("payload.delivery: expected a delivery id")
+    result = services.attempt(raw)
+    if not result.attempted and result.status == PENDING and result.next_attempt_at is not None:
+        enqueue_attempt(raw, result.next_attempt_at)  # ran before the delivery was due: come back then
+    return {
+        "delivery": raw,
+        "attempted": result.attempted,
+        "status": result.status,
+        "next_attempt_at": result.next_attempt_at.isoformat() if result.next_attempt_at else None,
+        "error": result.error[:500],
+    }
+
+
+def sweep_job(ctx: JobContext) -> dict[str, Any]:
+    from dhnet.notifications import services
+
+    now = services.clock()
+    ids = services.due(now)
+    for pk in ids:
+        enqueue_attempt(pk, now)
+    return {"enqueued": len(ids)}
+
+
+def digest_job(ctx: JobContext) -> dict[str, Any]:
+    from dhnet.notifications import services
+
+    report = services.run_digest(services.SYSTEM)
+    return {"queued": len(report.created), "skipped": report.skipped}
+
+
+def reminders_job(ctx: JobContext) -> dict[str, Any]:
+    from dhnet.notifications import services
+
+    report = services.run_reminders(services.SYSTEM)
+    return {"queued": len(report.created), "skipped": report.skipped}
 
 
 def register() -> None:
-    """Register the job handlers and the daily schedules (called from the app's ``ready``)."""
+    """Register the job handlers and the schedules (called from the app's ``ready``)."""
+    register_handler(ATTEMPT_JOB, attempt_job, max_attempts=3, lease=dt.timedelta(minutes=2))
+    register_handler(SWEEP_JOB, sweep_job, max_attempts=1, exclusive=True)
+    register_handler(DIGEST_JOB, digest_job, max_attempts=3, exclusive=True)
+    register_handler(REMINDERS_JOB, reminders_job, max_attempts=3, exclusive=True)
+    register_schedule(SWEEP_JOB, every="10m")
+    register_schedule(DIGEST_JOB, at="06:00")
+    register_schedule(REMINDERS_JOB, at="08:00")

@@ -21,7 +21,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,9 @@ from dhnet.platform.errors import Forbidden, Invalid, NotFound
 from dhnet.signals.models import Signal, SignalEvent
 
 log = logging.getLogger(__name__)
+
+#: The current time; every function takes ``now=`` too. Tests replace this to run the queue on a moved clock.
+clock: Callable[[], dt.datetime] = timezone.now
 
 READ = "surveillance:signal:read"
 WEBHOOK = "notifications:webhook:write"
@@ -423,7 +426,7 @@ def fan_out(signal_id: int, kind: str, actor_username: str = "", *, now: dt.date
     and change: calling it again for the same change creates nothing)."""
     if kind not in NOTIFIED_EVENTS:
         return []
-    now = now or timezone.now()
+    now = now or clock()
     created: list[Delivery] = []
     with transaction.atomic():
         signal = Signal.objects.select_related("disease", "orgunit").filter(pk=signal_id).first()
@@ -558,7 +561,7 @@ def attempt(delivery_id: int, *, now: dt.datetime | None = None, rng: random.Ran
     worker that dies mid-send is retried later), the message is sent outside any transaction, then the outcome is
     recorded: delivered; retried after the back-off; or failed (permanent error, or ``max_attempts`` reached).
     """
-    now = now or timezone.now()
+    now = now or clock()
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
@@ -630,7 +633,7 @@ def _send(delivery: Delivery, secret: str, now: dt.datetime) -> transports.Outco
 
 def due(now: dt.datetime | None = None, *, limit: int = 500) -> list[int]:
     """Ids of pending deliveries whose next attempt is due."""
-    now = now or timezone.now()
+    now = now or clock()
     qs = Delivery.objects.filter(status=m.PENDING, next_attempt_at__lte=now)
     return list(qs.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
 
@@ -639,7 +642,7 @@ def run_due(
     now: dt.datetime | None = None, *, limit: int = 500, rng: random.Random | None = None
 ) -> list[AttemptResult]:
     """Attempt every due delivery once (a sweep; the queue normally runs each attempt as its own job)."""
-    now = now or timezone.now()
+    now = now or clock()
     return [attempt(pk, now=now, rng=rng) for pk in due(now, limit=limit)]
 
 
@@ -680,7 +683,7 @@ def run_digest(actor: Actor, *, now: dt.datetime | None = None) -> RunReport:
     """Queue one e-mail per user with daily subscriptions: the new signals and changes of the last 24 hours in
     those subscriptions (within the user's jurisdiction). Idempotent per user and day."""
     _require_operator(actor)
-    now = now or timezone.now()
+    now = now or clock()
     since = now - dt.timedelta(hours=24)
     day = timezone.localdate(now)
     report = RunReport()
@@ -809,7 +812,7 @@ def run_reminders(actor: Actor, *, now: dt.datetime | None = None) -> RunReport:
     """Queue one e-mail to each district officer of every org unit without a submission for the last complete ISO
     week. Idempotent per org unit, week and officer."""
     _require_operator(actor)
-    now = now or timezone.now()
+    now = now or clock()
     week_start = last_complete_week(now)
     week = content.iso_week(week_start)
     report = RunReport()
