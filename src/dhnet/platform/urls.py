@@ -15,6 +15,7 @@ urlpatterns = [
     path("notifications/", include("dhnet.notifications.urls")),
     path("diseases/", include("dhnet.diseases.urls")),
     path("dashboard/", include("dhnet.dashboard.urls")),
+    path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
     re_path(r"^api/", views.api_not_found),  # JSON, also in dev mode
 ]
