@@ -13,8 +13,9 @@ from dhnet.orgunits.models import OrgUnit
 
 
 class SubscriptionForm(forms.Form):
-    orgunit = forms.ChoiceField(label="Area (and everything below it)")
-    disease = forms.ChoiceField(label="Disease", required=False)
+    # Free values shown as selects: the service decides (an area outside the jurisdiction is "not found").
+    orgunit = forms.CharField(label="Area (and everything below it)", max_length=64, widget=forms.Select())
+    disease = forms.CharField(label="Disease", max_length=64, required=False, widget=forms.Select())
     min_severity = forms.ChoiceField(label="Notify", choices=Severity.choices, initial="any")
     channel = forms.ChoiceField(label="Channel", choices=Channel.choices, initial="email")
     frequency = forms.ChoiceField(label="When", choices=Frequency.choices, initial="immediate")
@@ -28,8 +29,8 @@ class SubscriptionForm(forms.Form):
         self, *args: Any, units: list[OrgUnit], diseases: list[Disease], webhooks: bool, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["orgunit"].choices = [(u.code, f"{'· ' * (u.level - 1)}{u.name} ({u.code})") for u in units]
-        self.fields["disease"].choices = [("", "Every disease"), *((d.code, d.name) for d in diseases)]
+        self.fields["orgunit"].widget.choices = [(u.code, f"{'· ' * (u.level - 1)}{u.name} ({u.code})") for u in units]
+        self.fields["disease"].widget.choices = [("", "Every disease"), *((d.code, d.name) for d in diseases)]
         if not webhooks:
             self.fields["channel"].choices = [("email", "E-mail")]
             for name in ("webhook_url", "webhook_secret", "max_attempts"):
