@@ -1,3 +1,4 @@
+# mypy: disallow-subclassing-any=False
 from django.apps import AppConfig
 
 

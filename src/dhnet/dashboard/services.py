@@ -121,7 +121,7 @@ def _jurisdiction_roots(actor: Actor, permission: str) -> list[OrgUnit]:
 
 def _resolve_area(actor: Actor, code: str) -> OrgUnit:
     if code:
-        unit = OrgUnit.objects.defer("geometry").filter(code=code).first()
+        unit: OrgUnit | None = OrgUnit.objects.defer("geometry").filter(code=code).first()
         if unit is None:
             raise NotFound(f"area: org unit {code!r} not found")
         require_in_jurisdiction(actor, AGGREGATE_READ, unit)
@@ -135,7 +135,7 @@ def _resolve_area(actor: Actor, code: str) -> OrgUnit:
 def _resolve_unit(actor: Actor, code: str, area: OrgUnit) -> OrgUnit:
     if not code or code == area.code:
         return area
-    unit = OrgUnit.objects.defer("geometry").filter(code=code).first()
+    unit: OrgUnit | None = OrgUnit.objects.defer("geometry").filter(code=code).first()
     if unit is None:
         raise NotFound(f"unit: org unit {code!r} not found")
     require_in_jurisdiction(actor, AGGREGATE_READ, unit)
@@ -161,13 +161,13 @@ def _record(actor: Actor, action: str, permission: str, detail: dict[str, Any], 
 
 def _url(name: str, params: dict[str, Any]) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return reverse(name) + (f"?{query}" if query else "")
+    return str(reverse(name)) + (f"?{query}" if query else "")
 
 
 def signal_href(signal_id: int) -> str:
     """The signal's triage page (``signals:detail``), or ``""`` while that page does not exist."""
     try:
-        return reverse("signals:detail", args=[signal_id])
+        return str(reverse("signals:detail", args=[signal_id]))
     except NoReverseMatch:
         return ""
 
@@ -589,7 +589,7 @@ def _completeness(area: OrgUnit, week: dt.date) -> CompletenessView:
         ).values_list("orgunit__path", "period_start", "on_time")
     )
     children = list(OrgUnit.objects.filter(parent=area).only("pk", "code", "name", "path").order_by("name"))
-    groups = children or [area]
+    groups: list[OrgUnit] = children or [area]
 
     def group_of(path: str) -> OrgUnit | None:
         for g in groups:
@@ -802,7 +802,7 @@ def signal_list(actor: Actor, query: SignalQuery) -> SignalPage:
 
 def _resolve_signal_area(actor: Actor, code: str) -> OrgUnit:
     if code:
-        unit = OrgUnit.objects.defer("geometry").filter(code=code).first()
+        unit: OrgUnit | None = OrgUnit.objects.defer("geometry").filter(code=code).first()
         if unit is None:
             raise NotFound(f"area: org unit {code!r} not found")
         require_in_jurisdiction(actor, SIGNAL_READ, unit)
@@ -994,7 +994,7 @@ def map_data(actor: Actor, query: Query) -> tuple[Disease, dt.date, OrgUnit, Map
     can_signals = _signal_q(actor) is not None and any(area.is_within(p) for p in actor.paths_for(SIGNAL_READ))
     measure = _measure(actor, query.measure, can_signals)
     disease, week = _disease_and_week(query, area)
-    window = _window(disease, area, week, week)
+    window = _window(disease, area, week - (DEFAULT_WEEKS - 1) * WEEK, week)  # the units that report
     view = _map(actor, disease, area, week, measure, window, {"disease": disease.code, "week": week_label(week)})
     _record(
         actor,

@@ -20,7 +20,8 @@ TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict
 
 def _fragment(request: HttpRequest) -> bool:
     """An htmx request for the fragment only (not a history restore, which needs the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+    headers = request.headers
+    return bool(headers.get("HX-Request") == "true" and headers.get("HX-History-Restore-Request") != "true")
 
 
 def _respond(request: HttpRequest, page: str, fragment: str, context: dict[str, object]) -> HttpResponse:

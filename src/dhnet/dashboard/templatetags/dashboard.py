@@ -1,3 +1,4 @@
+# mypy: disallow-untyped-decorators=False
 """Number formatting for the dashboard templates."""
 
 from __future__ import annotations
