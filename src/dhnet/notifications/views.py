@@ -58,9 +58,9 @@ def subscriptions_view(request: HttpRequest) -> HttpResponse:
             services.SubscriptionInput(
                 orgunit=data["orgunit"],
                 disease=data["disease"] or "",
-                min_severity=data["min_severity"],
-                channel=data["channel"],
-                frequency=data["frequency"],
+                min_severity=data["min_severity"] or "any",
+                channel=data["channel"] or "email",
+                frequency=data["frequency"] or "immediate",
                 webhook_url=data["webhook_url"] or "",
                 webhook_secret=data["webhook_secret"] or "",
                 max_attempts=data["max_attempts"] or services.DEFAULT_MAX_ATTEMPTS,
