@@ -161,15 +161,15 @@ def _negotiate(request: HttpRequest) -> None:
 
 def _body(request: HttpRequest) -> Any:
     _negotiate(request)
-    content_type = request.content_type or ""
-    if content_type not in JSON_TYPES:
-        raise FhirError.one(
-            415, "not-supported", f"Content-Type {content_type!r}: send application/fhir+json (or application/json)"
-        )
     try:
         raw = request.body
     except RequestDataTooBig as exc:
         raise FhirError.one(413, "too-costly", "the body is too large") from exc
+    content_type = request.content_type or ""
+    if raw.strip() and content_type not in JSON_TYPES:
+        raise FhirError.one(
+            415, "not-supported", f"Content-Type {content_type!r}: send application/fhir+json (or application/json)"
+        )
     return parse_json(raw)
 
 
