@@ -21,6 +21,7 @@ def _register() -> None:
     from dhnet.cli import detect as _detect  # noqa: F401  (registers detect, evaluate, simulate)
     from dhnet.cli import notifications as _notifications  # noqa: F401
     from dhnet.cli import platform as _platform  # noqa: F401
+    from dhnet.cli import reporting as _reporting  # noqa: F401  (registers import counts, import dhis2)
 
 
 _register()
