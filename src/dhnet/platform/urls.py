@@ -14,9 +14,11 @@ urlpatterns = [
     path("jobs/", include("dhnet.jobs.urls")),
     path("notifications/", include("dhnet.notifications.urls")),
     path("diseases/", include("dhnet.diseases.urls")),
+    path("reporting/", include("dhnet.reporting.urls")),
     path("dashboard/", include("dhnet.dashboard.urls")),
     path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
+    path("api/", include("dhnet.reporting.dhis2_urls")),  # DHIS2 clients post to /api/dataValueSets
     re_path(r"^api/", views.api_not_found),  # JSON, also in dev mode
 ]
 
