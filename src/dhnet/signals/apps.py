@@ -1,3 +1,4 @@
+# mypy: disallow-subclassing-any=False
 from django.apps import AppConfig
 
 
@@ -6,3 +7,8 @@ class SignalsConfig(AppConfig):
     label = "signals"
     verbose_name = "Signals and events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dhnet.signals import jobs
+
+        jobs.register()

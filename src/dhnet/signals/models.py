@@ -1,3 +1,4 @@
+# mypy: disallow-subclassing-any=False
 """Detection runs, their outputs, and signals triaged into events (WHO EWARS workflow).
 
 A *signal* comes either from detection (consecutive alarms of one disease in one org unit, merged) or from
@@ -39,6 +40,9 @@ class DetectionRun(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True, default="")
     summary = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="the job that ran it"
+    )
 
     class Meta:
         ordering = ("-created_at",)
@@ -120,6 +124,9 @@ class Signal(models.Model):
         indexes = (
             models.Index(fields=["status", "-last_period"], name="signal_status_recent"),
             models.Index(fields=["disease", "orgunit", "last_period"], name="signal_merge"),
+            # The list's default order (and its pages) without a sort of every row.
+            models.Index(fields=["-last_period", "-id"], name="signal_recent"),
+            models.Index(fields=["orgunit", "-last_period"], name="signal_place_recent"),
         )
 
 

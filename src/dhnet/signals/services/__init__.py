@@ -1,0 +1,62 @@
+# mypy: warn-return-any=False
+"""Services of the signals context.
+
+* :mod:`~dhnet.signals.services.detection` -- run every active alert rule over the counts, store
+  :class:`~dhnet.signals.models.Detection` rows, merge alarms into signals (:mod:`.merging`);
+* :mod:`~dhnet.signals.services.workflow` -- triage (the WHO EWARS state machine), assignment, comments, risk
+  assessment, escalation, the IHR (2005) Annex 2 assessment (its decision logic: :mod:`.ihr`);
+* :mod:`~dhnet.signals.services.reports` -- event-based surveillance: reports of events and rumours;
+* :mod:`~dhnet.signals.services.queries` -- the audited reads behind the pages and the API.
+
+This module holds what they share: the permissions, the visibility of a signal, and the change notification.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from dhnet.orgunits.services import in_jurisdiction
+from dhnet.platform.access import Actor
+from dhnet.platform.errors import Forbidden, NotFound
+from dhnet.signals.events import signal_changed
+from dhnet.signals.models import Signal
+
+READ = "surveillance:signal:read"
+WRITE = "surveillance:signal:write"
+RUN = "surveillance:run:write"
+#: Reporting an event or rumour is open to every signed-in user (every role holds this permission).
+REPORT = "accounts:profile:read"
+
+
+def require(actor: Actor, permission: str) -> None:
+    if not actor.has(permission):
+        raise Forbidden(f"requires {permission}")
+
+
+def visible_signals(actor: Actor, permission: str = READ) -> QuerySet[Signal]:
+    """Signals whose org unit lies where ``actor`` holds ``permission`` (a role holds at its org unit and below)."""
+    return in_jurisdiction(Signal.objects.all(), actor, permission, path_field="orgunit__path")
+
+
+def level_of_path(path: str) -> int:
+    """Depth of a materialised path (``/1/7/`` is level 2); 0 for the operator's ``/``."""
+    return max(0, path.count("/") - 1)
+
+
+def get_visible(actor: Actor, signal_id: int, *, lock: bool = False) -> Signal:
+    """The signal if ``actor`` may read it, else :class:`NotFound` (existence is not revealed)."""
+    qs = visible_signals(actor).select_related("orgunit", "disease", "rule", "assigned_to")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    signal = qs.filter(pk=signal_id).first()
+    if signal is None:
+        raise NotFound(f"signal {signal_id} not found")
+    return signal
+
+
+def notify_changed(signal_id: int, kind: str, actor_username: str) -> None:
+    """Send :data:`~dhnet.signals.events.signal_changed` once the current transaction commits."""
+    transaction.on_commit(
+        lambda: signal_changed.send(sender=Signal, signal_id=signal_id, kind=kind, actor_username=actor_username)
+    )

@@ -1,0 +1,661 @@
+# mypy: warn-return-any=False, disallow-subclassing-any=False
+"""Detection: every active alert rule, for every disease and org unit, at every level the rule applies to.
+
+One run (:func:`run_detection`) does, for each disease with active rules:
+
+1. **Read** the disease's case counts in one query (``values_list`` of org unit, day number and value, streamed
+   into numpy).
+2. **Lay out** the counts on the disease's calendar: ISO weeks (Mondays) for diseases reported weekly or
+   immediately, months for diseases reported monthly, from the first to the last period with any count of the
+   disease. A period without a count for an org unit inside that calendar is **zero**: in aggregate reporting a
+   missing report of a unit is a reporting gap, and the engine needs regular series; completeness is monitored
+   separately (the reporting context's submissions). Counts not on a period start (a Tuesday for a weekly disease)
+   are ignored and counted in the run summary.
+3. **Roll up** the hierarchy: the series of an org unit at level ``L`` is the sum of the counts stored in its
+   subtree (usually at districts), per period. Org units whose subtree has no count of the disease at all have no
+   series (nothing to detect, nothing stored). The population of a unit is the sum of its children's populations
+   when any child has one, else its own (``OrgUnit.population``), so that rates at every level use the population
+   of the counts summed.
+4. **Detect**: one engine call (``dhnet.surveillance.detect``) per disease x level x rule on the :class:`Panel` of
+   all series of that level -- ``detector`` rules with their method and settings, ``count`` rules as ``threshold``
+   with ``alert_count``, ``rate`` rules as ``threshold`` with ``alert_rate``/``epidemic_rate`` on the series that
+   have a population. The last ``window`` periods are evaluated (default 8), or every period with ``full``, or
+   from ``since`` (a correction of older data). When the history is too short for the first of them
+   (:class:`~dhnet.surveillance.SeriesError`), the periods that can be evaluated are; when none can, the rule is
+   skipped for that panel -- both recorded in the run's summary, never a crash.
+5. **Write**, per disease in one transaction: the :class:`Detection` rows (a bulk upsert on rule x org unit x
+   period: later runs replace earlier values), then the alarms of the last ``window`` periods merged into signals
+   (:mod:`dhnet.signals.services.merging`), and one audit record.
+
+The run's :class:`DetectionRun` row carries progress (rule x level panels done of all) and a summary with the
+time spent reading, computing and writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Func, IntegerField
+from django.utils import timezone
+from numpy.typing import NDArray
+from scipy import sparse
+
+from dhnet.audit import services as audit
+from dhnet.diseases.models import AlertRule, Disease, ReportingFrequency, RuleKind
+from dhnet.diseases.services import engine_control
+from dhnet.orgunits.models import OrgUnit
+from dhnet.platform.access import Actor, Grant
+from dhnet.platform.errors import Invalid, ServiceError
+from dhnet.reporting.models import CountValue, Measure
+from dhnet.signals.models import Detection, DetectionRun, RunStatus
+from dhnet.signals.services import READ, RUN, WRITE, require
+from dhnet.signals.services.merging import Alarm, merge_alarms
+from dhnet.surveillance import Frequency, Panel, SeriesError, detect
+
+log = logging.getLogger(__name__)
+
+#: The platform acting on its own (jobs, schedules): may run detection and write signals everywhere.
+SYSTEM = Actor(
+    user_id=None,
+    username="system:detection",
+    grants=(
+        Grant(
+            role="system",
+            orgunit_id=0,
+            orgunit_code="*",
+            orgunit_name="all org units",
+            orgunit_path="/",
+            permissions=frozenset({RUN, READ, WRITE}),
+        ),
+    ),
+    via="system",
+    purpose="detection",
+    mfa_verified=True,
+)
+
+MONDAY_OFFSET = 4  # 1970-01-05, day 4 of the Unix epoch, is a Monday
+MAX_WINDOW = 520
+WRITE_BATCH = 5000
+PROGRESS_SECONDS = 0.5
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class DetectionOptions:
+    """What to run. ``diseases``: codes (None: every active disease with active rules)."""
+
+    full: bool = False
+    window: int = 8
+    since: dt.date | None = None
+    diseases: tuple[str, ...] | None = None
+    merge_gap: int = 1
+    trigger: str = "manual"
+    requested_by: str = ""
+
+    def check(self) -> None:
+        if not 1 <= self.window <= MAX_WINDOW:
+            raise Invalid(f"window: between 1 and {MAX_WINDOW} periods")
+        if not 1 <= self.merge_gap <= 52:
+            raise Invalid("merge_gap: between 1 and 52 periods")
+
+
+class EpochDay(Func):
+    """Days since 1970-01-01 of a date column, as an integer computed by the database (no date parsing in
+    Python for millions of rows)."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, conn: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, conn, template="CAST(julianday(%(expressions)s) - 2440587.5 AS INTEGER)", **extra)
+
+    def as_postgresql(self, compiler: Any, conn: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, conn, template="(%(expressions)s - DATE '1970-01-01')", **extra)
+
+
+# --- the org-unit tree ------------------------------------------------------------------------------------------
+
+
+class Tree:
+    """The org-unit hierarchy as arrays: position ``i`` is the ``i``-th unit by id."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, int, str, str, int | None]]) -> None:
+        rows = sorted(rows)
+        self.ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+        self.paths = [r[1] for r in rows]
+        self.level = np.asarray([r[2] for r in rows], dtype=np.int64)
+        self.codes = [r[3] for r in rows]
+        self.names = [r[4] for r in rows]
+        own = np.asarray([np.nan if r[5] is None else float(r[5]) for r in rows], dtype=np.float64)
+        position = {uid: i for i, uid in enumerate(self.ids.tolist())}
+        self.levels = sorted(set(self.level.tolist()))
+        self.ancestor: dict[int, NDArray[np.int64]] = {}
+        chains = [[position[int(p)] for p in path.strip("/").split("/") if p] for path in self.paths]
+        for lvl in self.levels:
+            self.ancestor[lvl] = np.asarray([c[lvl - 1] if len(c) >= lvl else -1 for c in chains], dtype=np.int64)
+        parent = np.asarray([c[-2] if len(c) >= 2 else -1 for c in chains], dtype=np.int64)
+        self.population = self._population(own, parent)
+
+    def _population(self, own: NDArray[np.float64], parent: NDArray[np.int64]) -> NDArray[np.float64]:
+        effective = own.copy()
+        child_sum = np.zeros_like(own)
+        has_child = np.zeros(own.shape, dtype=bool)
+        for lvl in sorted(self.levels, reverse=True):
+            at = np.nonzero(self.level == lvl)[0]
+            effective[at] = np.where(has_child[at], child_sum[at], own[at])
+            counted = at[(parent[at] >= 0) & np.isfinite(effective[at])]
+            np.add.at(child_sum, parent[counted], effective[counted])
+            has_child[parent[counted]] = True
+        return effective
+
+    @classmethod
+    def load(cls) -> Tree:
+        return cls(OrgUnit.objects.values_list("id", "path", "level", "code", "name", "population"))
+
+    def positions(self, unit_ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        pos = np.searchsorted(self.ids, unit_ids)
+        return pos.astype(np.int64)
+
+
+# --- one disease --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """One disease's counts on its calendar: ``base[k, t]`` for the ``k``-th unit with data (tree position
+    ``units[k]``) and period ``t`` of ``dates``."""
+
+    freq: Frequency
+    dates: NDArray[np.datetime64]
+    units: NDArray[np.int64]
+    base: NDArray[np.float64]
+    off_calendar: int = 0
+
+
+def read_counts(disease_id: int) -> NDArray[np.int64]:
+    """``(n, 3)`` array of (org unit id, day number, value) of a disease's case counts: one query."""
+    qs = (
+        CountValue.objects.filter(disease_id=disease_id, measure=Measure.CASES)
+        .annotate(day=EpochDay("period_start"))
+        .values_list("orgunit_id", "day", "value")
+        .order_by()
+    )
+    flat = np.fromiter(itertools.chain.from_iterable(qs.iterator(chunk_size=20_000)), dtype=np.int64)
+    return flat.reshape(-1, 3)
+
+
+def frequency_of(disease: Disease) -> Frequency:
+    return Frequency.MONTHLY if disease.reporting == ReportingFrequency.MONTHLY else Frequency.WEEKLY
+
+
+def layout(data: NDArray[np.int64], freq: Frequency, tree: Tree) -> Counts | None:
+    """Put (unit, day, value) rows on the calendar; None when no row is on a period start."""
+    days = data[:, 1]
+    if freq is Frequency.MONTHLY:
+        month = days.astype("datetime64[D]").astype("datetime64[M]")
+        on_start = month.astype("datetime64[D]").astype(np.int64) == days
+        index = month.astype(np.int64)
+    else:
+        on_start = (days - MONDAY_OFFSET) % 7 == 0
+        index = (days - MONDAY_OFFSET) // 7
+    off = int((~on_start).sum())
+    if not on_start.any():
+        return None
+    data, index = data[on_start], index[on_start]
+    first, last = int(index.min()), int(index.max())
+    n_periods = last - first + 1
+    if freq is Frequency.MONTHLY:
+        start = np.datetime64(first, "M").astype("datetime64[D]")
+    else:
+        start = np.datetime64(first * 7 + MONDAY_OFFSET, "D")
+    dates = freq.step(start, n_periods)
+    units, row = np.unique(tree.positions(data[:, 0]), return_inverse=True)
+    flat = row * n_periods + (index - first)
+    base = np.bincount(flat, weights=data[:, 2].astype(np.float64), minlength=units.size * n_periods)
+    matrix = np.asarray(base, dtype=np.float64).reshape(units.size, n_periods)
+    return Counts(freq, dates, units.astype(np.int64), matrix, off)
+
+
+def roll_up(counts: Counts, tree: Tree, level: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """(tree positions of the level's units with data, their summed series)."""
+    ancestor = tree.ancestor[level][counts.units]
+    keep = np.nonzero(ancestor >= 0)[0]
+    if keep.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, counts.base.shape[1]))
+    targets, row = np.unique(ancestor[keep], return_inverse=True)
+    matrix = sparse.csr_matrix(
+        (np.ones(keep.size), (row, keep)), shape=(targets.size, counts.units.size), dtype=np.float64
+    )
+    return targets.astype(np.int64), np.asarray(matrix @ counts.base)
+
+
+# --- the run ------------------------------------------------------------------------------------------------------
+
+
+class _Skip(Exception):
+    pass
+
+
+@dataclass
+class _Timing:
+    read: float = 0.0
+    layout: float = 0.0
+    engine: float = 0.0
+    prepare: float = 0.0
+    write: float = 0.0
+    signals: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class _Task:
+    rule: AlertRule
+    level: int
+    method: str = ""
+    control: Any = None
+    error: str = ""
+
+
+@dataclass
+class _Tracker:
+    run: DetectionRun
+    total: int
+    callback: Progress | None
+    done: int = 0
+    last: float = field(default=0.0)
+
+    def step(self, message: str, n: int = 1) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.callback is not None:
+            self.callback(self.done, self.total, message)
+        if now - self.last >= PROGRESS_SECONDS or self.done >= self.total:
+            self.last = now
+            DetectionRun.objects.filter(pk=self.run.pk).update(
+                progress_done=self.done, progress_total=self.total, message=message[:2000]
+            )
+
+
+def _tasks(rules: list[AlertRule], tree: Tree) -> dict[int, list[_Task]]:
+    """Per disease id, the (rule, level) panels to compute, with each rule's engine settings."""
+    by_disease: dict[int, list[_Task]] = {}
+    for rule in rules:
+        try:
+            method, control = engine_control(rule)
+            error = ""
+        except (ServiceError, ValueError, TypeError) as exc:
+            method, control = "", None
+            error = f"rule settings no longer valid: {getattr(exc, 'message', None) or exc}"
+        levels = [rule.level] if rule.level is not None else tree.levels
+        for level in levels:
+            by_disease.setdefault(rule.disease_id, []).append(_Task(rule, level, method, control, error))
+    return by_disease
+
+
+def _evaluate(panel: Panel, method: str, control: Any, start: int) -> tuple[Any, int, str]:
+    """Run the engine from period ``start`` to the end; with too short a history, from the first period that can be
+    evaluated (found by probing single periods of one series). Raises ``_Skip`` when none can."""
+    dates = panel.dates
+    last = panel.n_periods - 1
+    try:
+        return detect(panel, method, control, start=dates[start], end=dates[last]), start, ""
+    except SeriesError as exc:
+        reason = str(exc)
+    probe = panel.take([0])
+
+    def feasible(i: int) -> bool:
+        try:
+            detect(probe, method, control, start=dates[i], end=dates[i])
+        except SeriesError:
+            return False
+        return True
+
+    if start >= last or not feasible(last):
+        raise _Skip(reason)
+    lo, hi = start + 1, last
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if feasible(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    try:
+        result = detect(panel, method, control, start=dates[lo], end=dates[last])
+    except SeriesError as exc:
+        raise _Skip(str(exc)) from None
+    return result, lo, f"history too short before {dates[lo]}; evaluated from there ({reason})"
+
+
+def _nullable(values: NDArray[np.float64]) -> list[float | None]:
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None
+    return out.tolist()
+
+
+def _upsert_sql() -> str:
+    meta = Detection._meta
+    qn = connection.ops.quote_name
+    names = [
+        "rule",
+        "disease",
+        "orgunit",
+        "period_start",
+        "observed",
+        "expected",
+        "upperbound",
+        "score",
+        "alarm",
+        "run",
+    ]
+    columns = [meta.get_field(n).column for n in names]
+    conflict = [meta.get_field(n).column for n in ("rule", "orgunit", "period_start")]
+    updates = [c for c in columns if c not in conflict]
+    return (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET "
+        + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in updates)
+    )
+
+
+def upsert_detections(rows: list[tuple[Any, ...]]) -> None:
+    """Insert or replace Detection rows (rule, disease, orgunit, period, observed, expected, upperbound, score, alarm,
+    run): one prepared statement executed in batches (SQLite and PostgreSQL both have ``ON CONFLICT``)."""
+    if not rows:
+        return
+    sql = _upsert_sql()
+    with connection.cursor() as cursor:
+        for i in range(0, len(rows), WRITE_BATCH):
+            cursor.executemany(sql, rows[i : i + WRITE_BATCH])
+
+
+def _period_params(dates: NDArray[np.datetime64]) -> list[Any]:
+    text = [str(d) for d in np.datetime_as_string(dates, unit="D")]
+    if connection.vendor == "sqlite":
+        return list(text)
+    return [dt.date.fromisoformat(t) for t in text]
+
+
+def _check_diseases(codes: tuple[str, ...] | None) -> None:
+    if codes is None:
+        return
+    found = set(Disease.objects.filter(code__in=codes).values_list("code", flat=True))
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise Invalid(f"diseases: unknown disease {missing[0]!r}")
+
+
+def run_detection(
+    actor: Actor,
+    options: DetectionOptions,
+    *,
+    progress: Progress | None = None,
+    job_id: int | None = None,
+) -> DetectionRun:
+    """Run the active alert rules (see the module documentation); returns the finished :class:`DetectionRun`.
+
+    The caller serialises runs (the ``signals.detect`` job is exclusive); each disease is written in its own
+    transaction, so pages stay responsive during a long run.
+    """
+    require(actor, RUN)
+    options.check()
+    _check_diseases(options.diseases)
+    run = DetectionRun.objects.create(
+        status=RunStatus.RUNNING,
+        trigger=options.trigger[:32],
+        requested_by=(options.requested_by or actor.username)[:150],
+        started_at=timezone.now(),
+        job_id=job_id,
+    )
+    try:
+        summary = _run(actor, run, options, progress)
+    except Exception as exc:
+        message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+        DetectionRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), message=message[:2000]
+        )
+        raise
+    with transaction.atomic():
+        run.refresh_from_db()
+        run.status = RunStatus.DONE
+        run.finished_at = timezone.now()
+        run.summary = summary
+        run.progress_done = run.progress_total
+        run.message = (
+            f"{summary['detections']} detections, {summary['alarms']} alarms, {summary['signals_created']} new "
+            f"signals, {summary['signals_extended']} extended; {len(summary['skipped'])} panels skipped"
+        )
+        run.save()
+        audit.record(
+            actor,
+            "signals.run.execute",
+            object_type="signals.detectionrun",
+            object_id=run.pk,
+            detail={k: summary[k] for k in ("trigger", "full", "window", "detections", "alarms", "signals_created")},
+            permission=RUN,
+        )
+    return run
+
+
+def _run(actor: Actor, run: DetectionRun, options: DetectionOptions, progress: Progress | None) -> dict[str, Any]:
+    timing = _Timing()
+    started = time.perf_counter()
+    tree = Tree.load()
+    rules_qs = AlertRule.objects.filter(active=True, disease__active=True).select_related("disease")
+    if options.diseases is not None:
+        rules_qs = rules_qs.filter(disease__code__in=options.diseases)
+    rules = list(rules_qs.order_by("disease__code", "id"))
+    tasks = _tasks(rules, tree)
+    diseases = {r.disease_id: r.disease for r in rules}
+    tracker = _Tracker(run, sum(len(t) for t in tasks.values()), progress)
+    DetectionRun.objects.filter(pk=run.pk).update(progress_total=tracker.total)
+    summary: dict[str, Any] = {
+        "trigger": options.trigger,
+        "full": options.full,
+        "window": options.window,
+        "since": options.since.isoformat() if options.since else None,
+        "merge_gap": options.merge_gap,
+        "diseases": {},
+        "skipped": [],
+        "detections": 0,
+        "alarms": 0,
+        "signals_created": 0,
+        "signals_extended": 0,
+    }
+    for disease_id, disease_tasks in tasks.items():
+        disease = diseases[disease_id]
+        entry = _run_disease(actor, run, disease, disease_tasks, tree, options, timing, tracker, summary["skipped"])
+        summary["diseases"][disease.code] = entry
+        for key in ("detections", "alarms", "signals_created", "signals_extended"):
+            summary[key] += entry.get(key, 0)
+    summary["timing"] = {**timing.as_dict(), "total": round(time.perf_counter() - started, 3)}
+    return summary
+
+
+def _run_disease(
+    actor: Actor,
+    run: DetectionRun,
+    disease: Disease,
+    tasks: list[_Task],
+    tree: Tree,
+    options: DetectionOptions,
+    timing: _Timing,
+    tracker: _Tracker,
+    skipped: list[dict[str, Any]],
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"rules": []}
+    t0 = time.perf_counter()
+    data = read_counts(disease.pk)
+    timing.read += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    freq = frequency_of(disease)
+    counts = layout(data, freq, tree) if data.size else None
+    timing.layout += time.perf_counter() - t0
+    if counts is None:
+        entry["note"] = "no counts"
+        tracker.step(f"{disease.code}: no counts", len(tasks))
+        return entry
+    n_periods = counts.dates.size
+    entry["periods"] = [str(counts.dates[0]), str(counts.dates[-1])]
+    if counts.off_calendar:
+        entry["off_calendar"] = counts.off_calendar
+    start = 0 if options.full else max(0, n_periods - options.window)
+    if options.since is not None:
+        start = min(start, int(np.searchsorted(counts.dates, np.datetime64(options.since, "D"))))
+    signal_from = counts.dates[max(0, n_periods - options.window)]
+
+    rows: list[tuple[Any, ...]] = []
+    alarms: list[Alarm] = []
+    panels: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+    series: dict[str, int] = {}
+    for task in tasks:
+        rule = task.rule
+        where = f"{disease.code}: rule {rule.name!r} at level {task.level}"
+        record: dict[str, Any] = {"rule": rule.pk, "name": rule.name, "level": task.level, "method": task.method}
+        entry["rules"].append(record)
+        if task.error:
+            record["skipped"] = task.error
+            skipped.append({"disease": disease.code, "rule": rule.pk, "level": task.level, "reason": task.error})
+            tracker.step(where)
+            continue
+        t0 = time.perf_counter()
+        if task.level not in panels:
+            panels[task.level] = (
+                roll_up(counts, tree, task.level)
+                if task.level in tree.ancestor
+                else (
+                    np.zeros(0, dtype=np.int64),
+                    np.zeros((0, n_periods)),
+                )
+            )
+            series[str(task.level)] = int(panels[task.level][0].size)
+        units, matrix = panels[task.level]
+        population = None
+        if rule.kind == RuleKind.RATE:
+            pop = tree.population[units]
+            has = np.isfinite(pop) & (pop > 0)
+            if not has.all():
+                record["without_population"] = int((~has).sum())
+            units, matrix, population = units[has], matrix[has], pop[has]
+        timing.layout += time.perf_counter() - t0
+        if units.size == 0:
+            record["skipped"] = "no series at this level"
+            tracker.step(where)
+            continue
+        panel = Panel(
+            names=tuple(tree.codes[i] for i in units),
+            dates=counts.dates,
+            counts=matrix,
+            freq=counts.freq,
+            population=population,
+        )
+        t0 = time.perf_counter()
+        try:
+            result, _start, note = _evaluate(panel, task.method, task.control, start)
+        except _Skip as exc:
+            timing.engine += time.perf_counter() - t0
+            record["skipped"] = str(exc)
+            record["series"] = panel.n_series
+            skipped.append({"disease": disease.code, "rule": rule.pk, "level": task.level, "reason": str(exc)})
+            tracker.step(where)
+            continue
+        timing.engine += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        record.update(series=panel.n_series, evaluated=[str(result.dates[0]), str(result.dates[-1])])
+        if note:
+            record["note"] = note
+        unit_ids = tree.ids[units]
+        m = result.dates.size
+        periods = _period_params(result.dates)
+        rows.extend(
+            zip(
+                itertools.repeat(rule.pk),
+                itertools.repeat(disease.pk),
+                np.repeat(unit_ids, m).tolist(),
+                periods * panel.n_series,
+                result.observed.ravel().tolist(),
+                _nullable(result.expected.ravel()),
+                _nullable(result.upperbound.ravel()),
+                _nullable(result.score.ravel()),
+                result.alarm.ravel().tolist(),
+                itertools.repeat(run.pk),
+                strict=False,
+            )
+        )
+        recent = result.dates >= signal_from
+        hit_rows, hit_cols = np.nonzero(result.alarm & recent[None, :])
+        record["alarms"] = int(result.alarm.sum())
+        for i, j in zip(hit_rows.tolist(), hit_cols.tolist(), strict=True):
+            alarms.append(
+                Alarm(
+                    orgunit_id=int(unit_ids[i]),
+                    period=dt.date.fromisoformat(str(result.dates[j])),
+                    rule_id=rule.pk,
+                    rule_name=rule.name,
+                    observed=float(result.observed[i, j]),
+                    expected=_finite(result.expected[i, j]),
+                    upperbound=_finite(result.upperbound[i, j]),
+                    score=_finite(result.score[i, j]),
+                )
+            )
+        timing.prepare += time.perf_counter() - t0
+        tracker.step(where)
+    entry["series"] = series
+
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        upsert_detections(rows)
+        t1 = time.perf_counter()
+        timing.write += t1 - t0
+        names = {int(tree.ids[i]): tree.names[i] for i in {_pos(tree, a.orgunit_id) for a in alarms}}
+        merged = merge_alarms(
+            disease,
+            alarms,
+            gap=options.merge_gap,
+            freq=counts.freq.value,
+            actor_username=actor.username,
+            unit_names=names,
+        )
+        audit.record(
+            actor,
+            "signals.detection.write",
+            object_type="signals.detectionrun",
+            object_id=run.pk,
+            detail={
+                "disease": disease.code,
+                "detections": len(rows),
+                "alarms": len(alarms),
+                "signals_created": merged.created[:500],
+                "signals_extended": merged.extended[:500],
+            },
+            permission=RUN,
+        )
+    timing.signals += time.perf_counter() - t1
+    entry.update(
+        detections=len(rows),
+        alarms=int(sum(r.get("alarms", 0) for r in entry["rules"])),
+        recent_alarms=len(alarms),
+        signals_created=len(merged.created),
+        signals_extended=len(merged.extended),
+    )
+    return entry
+
+
+def _pos(tree: Tree, unit_id: int) -> int:
+    return int(np.searchsorted(tree.ids, unit_id))
+
+
+def _finite(value: float) -> float | None:
+    v = float(value)
+    return v if math.isfinite(v) else None

@@ -1,0 +1,234 @@
+"""Detection on real data: counts of the influenza data in CountValue, the service's Detection rows and signals
+against direct calls of the engine on the same series."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dhnet.diseases.models import AlertRule, Disease
+from dhnet.orgunits.models import OrgUnit
+from dhnet.platform.access import Actor
+from dhnet.platform.errors import Forbidden, Invalid
+from dhnet.signals.models import Detection, DetectionRun, Signal, SignalEvent
+from dhnet.signals.services import detection
+from dhnet.signals.services.detection import SYSTEM, DetectionOptions, run_detection
+from dhnet.surveillance import Panel, detect
+from tests.signals import helpers
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def series() -> dict[str, list[tuple[dt.date, int, int]]]:
+    return helpers.read_influenza()
+
+
+@pytest.fixture
+def world(operator: Actor, series: dict[str, list[tuple[dt.date, int, int]]]) -> dict[str, Any]:
+    units = helpers.influenza_tree(operator, series)
+    flu = helpers.disease()
+    helpers.load_counts(flu, units, series)
+    return {"units": units, "disease": flu, "series": series}
+
+
+def _panel(series: dict[str, list[tuple[dt.date, int, int]]], codes: list[str], *, population: bool = False) -> Panel:
+    counts = np.asarray([[c for _, c, _ in series[code]] for code in codes], dtype=float)
+    pop = np.asarray([series[code][0][2] for code in codes], dtype=float) if population else None
+    return Panel.from_counts(counts, start=series[codes[0]][0][0], freq="weekly", names=codes, population=pop)
+
+
+def _stored(rule: AlertRule, unit: OrgUnit) -> dict[str, tuple[float, float | None, float | None, bool]]:
+    rows = Detection.objects.filter(rule=rule, orgunit=unit).order_by("period_start")
+    return {r.period_start.isoformat(): (r.observed, r.expected, r.upperbound, r.alarm) for r in rows}
+
+
+def _compare(rule: AlertRule, units: dict[str, OrgUnit], panel: Panel, result: Any) -> int:
+    alarms = 0
+    for i, code in enumerate(panel.names):
+        stored = _stored(rule, units[code])
+        assert sorted(stored) == [str(d) for d in result.dates], code
+        for j, day in enumerate(result.dates):
+            observed, expected, upper, alarm = stored[str(day)]
+            assert observed == result.observed[i, j]
+            for mine, theirs in ((expected, result.expected[i, j]), (upper, result.upperbound[i, j])):
+                if np.isfinite(theirs):
+                    assert mine == pytest.approx(theirs, rel=1e-12)
+                else:
+                    assert mine is None
+            assert alarm == bool(result.alarm[i, j]), (code, day)
+            alarms += alarm
+    return alarms
+
+
+def test_stored_detections_equal_direct_engine_calls(world: dict[str, Any]) -> None:
+    flu, units, series = world["disease"], world["units"], world["series"]
+    ears = helpers.rule(flu, "EARS C1 everywhere", method="ears", settings={"variant": "C1"})
+    farrington = helpers.rule(flu, "Farrington regions", level=2, method="farrington-flexible", settings={"b": 3})
+    count = helpers.rule(flu, "30 cases", level=3, kind="count", threshold=30)
+    rate = helpers.rule(flu, "rate", level=3, kind="rate", alert_rate=15.0, epidemic_rate=40.0)
+
+    run = run_detection(SYSTEM, DetectionOptions(window=8, trigger="test"))
+    assert run.status == "done"
+    start = series[helpers.DISTRICTS[0]][-8][0]
+    districts = sorted(helpers.DISTRICTS)
+    panel = _panel(series, districts)
+    alarms = _compare(ears, units, panel, detect(panel, "ears", variant="C1", start=start))
+    alarms += _compare(count, units, panel, detect(panel, "threshold", alert_count=30, start=start))
+    rate_panel = _panel(series, districts, population=True)
+    alarms += _compare(
+        rate, units, rate_panel, detect(rate_panel, "threshold", alert_rate=15.0, epidemic_rate=40.0, start=start)
+    )
+
+    # Regions and the country: the districts' counts summed per week.
+    def summed(codes: list[str]) -> list[int]:
+        return [sum(series[c][t][1] for c in codes) for t in range(len(series[codes[0]]))]
+
+    bw = [c for c in districts if c.startswith("8")]
+    by = [c for c in districts if c.startswith("9")]
+    regions = Panel.from_counts(
+        np.asarray([summed(bw), summed(by)], dtype=float), start=series[bw[0]][0][0], names=["BW", "BY"]
+    )
+    alarms += _compare(farrington, units, regions, detect(regions, "farrington-flexible", b=3, start=start))
+    alarms += _compare(ears, units, regions, detect(regions, "ears", variant="C1", start=start))
+    country = Panel.from_counts(np.asarray([summed(districts)], dtype=float), start=series[bw[0]][0][0], names=["DE"])
+    alarms += _compare(ears, units, country, detect(country, "ears", variant="C1", start=start))
+
+    # Every stored row was compared; the rule x level panels are all in the summary.
+    assert Detection.objects.count() == 8 * (len(districts) * 3 + 2 * 2 + 1)
+    assert run.summary["detections"] == Detection.objects.count()
+    assert run.summary["alarms"] == Detection.objects.filter(alarm=True).count() == alarms
+    assert alarms > 0
+    assert run.progress_done == run.progress_total  # every rule x level panel of every disease (the catalogue too)
+    assert len(run.summary["diseases"]["flu"]["rules"]) == 3 + 1 + 1 + 1
+    assert set(run.summary["timing"]) >= {"read", "engine", "write", "signals", "total"}
+
+
+def test_full_recompute_and_signals_from_recent_alarms_only(world: dict[str, Any]) -> None:
+    flu, series = world["disease"], world["series"]
+    helpers.rule(flu, "EARS C1 districts", level=3, method="ears", settings={"variant": "C1"})
+    run = run_detection(SYSTEM, DetectionOptions(full=True, window=8))
+    weeks = len(series[helpers.DISTRICTS[0]])
+    # EARS C1 needs 7 weeks of history: the first 7 weeks cannot be evaluated, the rest is.
+    entry = run.summary["diseases"]["flu"]["rules"][0]
+    assert entry["evaluated"][0] == series[helpers.DISTRICTS[0]][7][0].isoformat()
+    assert "history too short" in entry["note"]
+    assert Detection.objects.count() == len(helpers.DISTRICTS) * (weeks - 7)
+    # Signals are raised from the alarms of the last 8 weeks only, not from 8 years of history.
+    last = series[helpers.DISTRICTS[0]][-8][0]
+    assert Detection.objects.filter(alarm=True, period_start__lt=last).exists()
+    assert not Signal.objects.filter(last_period__lt=last).exists()
+
+
+def test_missing_weeks_inside_a_series_are_zero(operator: Actor, series: dict[str, Any]) -> None:
+    """Reporting gaps: zero counts left out of CountValue give the same detections as zeros stored."""
+    units = helpers.influenza_tree(operator, series)
+    full, sparse = helpers.disease("flu-full", "Flu (all rows)"), helpers.disease("flu-sparse", "Flu (no zeros)")
+    helpers.load_counts(full, units, series)
+    # Keep the first week so that the calendar starts where it did.
+    helpers.load_counts(sparse, units, {c: rows[1:] for c, rows in series.items()}, skip_zeros=True)
+    helpers.load_counts(sparse, units, {c: rows[:1] for c, rows in series.items()})
+    a = helpers.rule(full, "ears", method="ears", settings={"variant": "C2"})
+    b = helpers.rule(sparse, "ears", method="ears", settings={"variant": "C2"})
+    run_detection(SYSTEM, DetectionOptions(window=26))
+    fields = ("orgunit_id", "period_start", "observed", "expected", "upperbound", "alarm")
+    rows_a = list(Detection.objects.filter(rule=a).order_by("orgunit_id", "period_start").values_list(*fields))
+    rows_b = list(Detection.objects.filter(rule=b).order_by("orgunit_id", "period_start").values_list(*fields))
+    assert len(rows_a) == 26 * (len(helpers.DISTRICTS) + 3)
+    assert rows_a == rows_b
+
+
+def test_too_short_history_skips_the_panel_without_failing(operator: Actor, series: dict[str, Any]) -> None:
+    units = helpers.influenza_tree(operator, series)
+    flu = helpers.disease()
+    helpers.load_counts(flu, units, series, until=dt.date(2003, 6, 30))  # two and a half years
+    bad = helpers.rule(flu, "Farrington b=3", level=2, method="farrington-flexible", settings={"b": 3})
+    good = helpers.rule(flu, "EARS", level=2, method="ears")
+    run = run_detection(SYSTEM, DetectionOptions())
+    assert run.status == "done"
+    assert [s["rule"] for s in run.summary["skipped"]] == [bad.pk]
+    assert "history too short" in run.summary["skipped"][0]["reason"]
+    assert not Detection.objects.filter(rule=bad).exists()
+    assert Detection.objects.filter(rule=good).count() == 2 * 8
+
+
+def test_rerun_is_idempotent_and_merges_consecutive_alarms(world: dict[str, Any]) -> None:
+    flu = world["disease"]
+    helpers.rule(flu, "every week is an alarm", level=3, kind="count", threshold=1)
+    first = run_detection(SYSTEM, DetectionOptions(window=8))
+    signals = list(Signal.objects.order_by("orgunit_id", "first_period"))
+    # Districts with cases in consecutive weeks have one signal spanning them.
+    alarms = Detection.objects.filter(alarm=True)
+    assert first.summary["signals_created"] == len(signals) > 0
+    for signal in signals:
+        weeks = alarms.filter(
+            orgunit=signal.orgunit, period_start__gte=signal.first_period, period_start__lte=signal.last_period
+        ).count()
+        span = (signal.last_period - signal.first_period).days // 7 + 1
+        assert weeks == span  # no silent week inside a signal (gap 1)
+        events = SignalEvent.objects.filter(signal=signal)
+        assert events.filter(kind="created").count() == 1
+        assert events.filter(kind="alarm").count() == span - 1
+    again = run_detection(SYSTEM, DetectionOptions(window=8))
+    assert again.summary["signals_created"] == again.summary["signals_extended"] == 0
+    assert Signal.objects.count() == len(signals)
+    assert Detection.objects.count() == first.summary["detections"]
+    assert Detection.objects.filter(run=again).count() == Detection.objects.count()
+
+
+def test_options_are_checked(world: dict[str, Any], operator: Actor) -> None:
+    with pytest.raises(Invalid, match="diseases: unknown disease 'nope'"):
+        run_detection(SYSTEM, DetectionOptions(diseases=("nope",)))
+    with pytest.raises(Invalid, match="window"):
+        run_detection(SYSTEM, DetectionOptions(window=0))
+    viewer = Actor(user_id=1, username="v", via="session")
+    with pytest.raises(Forbidden):
+        run_detection(viewer, DetectionOptions())
+    assert not DetectionRun.objects.exists()
+
+
+def test_monthly_disease_and_counts_off_the_calendar(operator: Actor) -> None:
+    units = helpers.influenza_tree(operator, {"8111": [(dt.date(2001, 1, 1), 0, 1000)]})
+    monthly = helpers.disease("rota", "Rotavirus", reporting="monthly")
+    from dhnet.reporting.models import CountValue
+
+    months = [dt.date(2020 + m // 12, m % 12 + 1, 1) for m in range(36)]
+    CountValue.objects.bulk_create(
+        [
+            CountValue(disease=monthly, orgunit=units["8111"], period_start=d, value=5 + (i % 3))
+            for i, d in enumerate(months)
+        ]
+        + [CountValue(disease=monthly, orgunit=units["8111"], period_start=dt.date(2022, 6, 15), value=99)]
+    )
+    rule = helpers.rule(monthly, "count", level=3, kind="count", threshold=7)
+    run = run_detection(SYSTEM, DetectionOptions(window=6))
+    entry = run.summary["diseases"]["rota"]
+    assert entry["off_calendar"] == 1
+    assert entry["periods"] == ["2020-01-01", "2022-12-01"]
+    stored = list(Detection.objects.filter(rule=rule).order_by("period_start").values_list("period_start", "alarm"))
+    assert [d for d, _ in stored] == months[-6:]
+    assert [a for _, a in stored] == [(5 + i % 3) >= 7 for i in range(30, 36)]
+
+
+def test_population_is_summed_up_the_hierarchy(operator: Actor, series: dict[str, Any]) -> None:
+    units = helpers.influenza_tree(operator, series)
+    OrgUnit.objects.filter(code="DE").update(population=1)  # the children's sum wins
+    tree = detection.Tree.load()
+    pos = {code: i for i, code in enumerate(tree.codes)}
+    bw = sum(series[c][0][2] for c in series if c.startswith("8"))
+    by = sum(series[c][0][2] for c in series if c.startswith("9"))
+    assert tree.population[pos["BW"]] == bw
+    assert tree.population[pos["DE"]] == bw + by
+    assert units["BW"].population is None
+
+
+def test_no_rules_or_no_counts(operator: Actor) -> None:
+    helpers.influenza_tree(operator, {})
+    d = Disease.objects.create(code="quiet", name="Quiet")
+    helpers.rule(d, "EARS", method="ears")
+    run = run_detection(SYSTEM, DetectionOptions(diseases=("quiet",)))
+    assert run.summary["diseases"]["quiet"]["note"] == "no counts"
+    assert run.status == "done"
