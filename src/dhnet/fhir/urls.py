@@ -13,7 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, include, path, re_path
 
-from dhnet.fhir.api import fhir_api, operations, outcome_response
+from dhnet.fhir.api import FHIR_JSON, fhir_api, operations, outcome_response
 from dhnet.fhir.outcome import Issue
 from dhnet.platform.access import access_of, public
 
@@ -28,7 +28,7 @@ def _declared(pattern: URLPattern) -> URLPattern:
     @functools.wraps(callback)
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = callback(request, *args, **kwargs)
-        if response.status_code == 405 and not response.content:
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(FHIR_JSON):
             allowed = response.get("Allow", "")
             return outcome_response(
                 405,

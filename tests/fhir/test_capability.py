@@ -1,0 +1,58 @@
+"""GET /fhir/metadata (a CapabilityStatement that the R4B models accept) and the OpenAPI document of /fhir."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+from dhnet.fhir.validation import validate
+
+
+def test_capability_statement(db: Any) -> None:
+    response = Client().get("/fhir/metadata", HTTP_ACCEPT="application/fhir+json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/fhir+json")
+    data = response.json()
+    statement = CapabilityStatement.model_validate(data)  # fhir.resources itself
+    assert statement.fhirVersion == "4.0.1"
+    assert statement.kind == "instance"
+    assert "json" in statement.format
+    assert validate(data).ok
+    rest = data["rest"][0]
+    assert rest["mode"] == "server"
+    assert "Bearer" in rest["security"]["description"]
+    assert [r["type"] for r in rest["resource"]] == ["MeasureReport"]
+    report = rest["resource"][0]
+    assert [i["code"] for i in report["interaction"]] == ["create", "read", "vread"]
+    assert report["conditionalCreate"] is True
+    assert [i["code"] for i in rest["interaction"]] == ["transaction", "batch"]
+    assert data["implementation"]["url"] == "http://testserver/fhir/"
+
+
+def test_openapi_document(db: Any) -> None:
+    schema = Client().get("/fhir/openapi.json").json()
+    assert schema["info"]["title"] == "dhnet FHIR R4"
+    paths = schema["paths"]
+    assert set(paths) == {
+        "/fhir/",
+        "/fhir/metadata",
+        "/fhir/MeasureReport",
+        "/fhir/MeasureReport/{logical_id}",
+        "/fhir/MeasureReport/{logical_id}/_history/{vid}",
+    }
+    create = paths["/fhir/MeasureReport"]["post"]
+    assert "application/fhir+json" in create["requestBody"]["content"]
+    assert "application/fhir+json" in create["responses"]["201"]["content"]
+    assert Client().get("/fhir/docs").status_code == 200
+
+
+def test_unknown_paths_and_methods_answer_operation_outcomes(db: Any) -> None:
+    client = Client()
+    missing = client.get("/fhir/Patient/1")
+    assert missing.status_code == 404
+    assert missing.json()["resourceType"] == "OperationOutcome"
+    wrong = client.delete("/fhir/metadata")
+    assert wrong.status_code == 405
+    assert wrong.json()["issue"][0]["code"] == "not-supported"
