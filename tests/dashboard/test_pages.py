@@ -299,14 +299,17 @@ def test_reads_are_audited(users: dict[str, User], surveillance: Data) -> None:
     records = list(AuditRecord.objects.order_by("seq")[before:])
     actions = [r.action for r in records]
     assert actions == [
+        "reporting.completeness.read",  # the reporting service audits its own read
         "dashboard.overview.read",
         "dashboard.signal.list",
+        "reporting.completeness.read",
         "dashboard.bulletin.read",
         "dashboard.map.read",
     ]
     assert all(r.actor_username == "regional_officer" for r in records)
-    assert records[0].detail["disease"] == "hepatitis_a"
-    assert records[0].actor_role == "regional_officer@R1"
+    overview = records[1]
+    assert overview.detail["disease"] == "hepatitis_a"
+    assert overview.actor_role == "regional_officer@R1"
 
 
 def test_refused_reads_are_not_audited_as_reads(users: dict[str, User], surveillance: Data) -> None:

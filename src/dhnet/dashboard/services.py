@@ -16,9 +16,9 @@ Definitions
     or closed, whose alarms span [first_period, last_period] reaches into the four weeks up to W
     (``first_period <= W`` and ``last_period >= W - 3 weeks``). *Incidence*: cases in the week per 100,000
     population of the unit (no value where the population is unknown). Counts of an area are the sum of the counts
-    reported in its subtree (each disease is reported at one level). *Completeness*: of the reporting units of an
-    area (units that sent at least one report in the 52 weeks up to W), the share that reported for W;
-    *timeliness*: the share that reported on time.
+    reported in its subtree (each disease is reported at one level). *Completeness* and *timeliness* are the reporting
+    service's (``dhnet.reporting.services.completeness``): of the reporting units expected below an area, the
+    share that reported for W, and the share that reported by the deadline.
 
 Audit
     The reads run first and the audit record is appended in its own short transaction before anything is returned
@@ -50,6 +50,7 @@ from dhnet.orgunits.models import OrgUnit
 from dhnet.orgunits.services import jurisdiction_q, require_in_jurisdiction
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
+from dhnet.reporting import services as reporting
 from dhnet.reporting.models import CountValue, Measure, Submission
 from dhnet.signals.models import Detection, Signal, SignalSource, SignalStatus
 
@@ -578,63 +579,39 @@ class CompletenessView:
     rows: list[CompletenessRow]
     total: CompletenessRow | None
 
+    #: Longer tables show the least complete areas first, this many of them.
+    SHOWN = 10
 
-def _completeness(area: OrgUnit, week: dt.date) -> CompletenessView:
-    """Completeness and timeliness for ``week`` of the reporting units below ``area``, by the area's children."""
-    first = week - 51 * WEEK
-    recent_from = week - 12 * WEEK
-    rows = list(
-        Submission.objects.filter(
-            orgunit__path__startswith=area.path, period_start__gte=first, period_start__lte=week
-        ).values_list("orgunit__path", "period_start", "on_time")
-    )
-    children = list(OrgUnit.objects.filter(parent=area).only("pk", "code", "name", "path").order_by("name"))
-    groups: list[OrgUnit] = children or [area]
+    @property
+    def shown(self) -> list[CompletenessRow]:
+        if len(self.rows) <= self.SHOWN + 2:
+            return self.rows
+        ranked = sorted(self.rows, key=lambda r: (r.completeness or 0.0, r.timeliness or 0.0, r.name))
+        return ranked[: self.SHOWN]
 
-    def group_of(path: str) -> OrgUnit | None:
-        for g in groups:
-            if path.startswith(g.path):
-                return g
-        return None
+    @property
+    def hidden(self) -> int:
+        return len(self.rows) - len(self.shown)
 
-    reporting: dict[int, set[str]] = defaultdict(set)
-    reported: dict[int, set[str]] = defaultdict(set)
-    on_time: dict[int, set[str]] = defaultdict(set)
-    recent: dict[tuple[int, dt.date], set[str]] = defaultdict(set)
-    for path, period, timely in rows:
-        g = group_of(path)
-        if g is None:  # a submission of the area itself while it has children
-            continue
-        reporting[g.pk].add(path)
-        if period == week:
-            reported[g.pk].add(path)
-            if timely:
-                on_time[g.pk].add(path)
-        if period >= recent_from:
-            recent[(g.pk, period)].add(path)
-    out = []
-    for g in groups:
-        expected = len(reporting[g.pk])
-        if not expected:
-            continue
-        shares = [len(recent[(g.pk, recent_from + i * WEEK)]) / expected for i in range(13)]
-        out.append(
-            CompletenessRow(
-                g.code, g.name, expected, len(reported[g.pk]), len(on_time[g.pk]), 100 * sum(shares) / len(shares)
-            )
-        )
-    total = None
-    if out:
-        exp = sum(r.expected for r in out)
-        total = CompletenessRow(
-            area.code,
-            f"All of {area.name}",
-            exp,
-            sum(r.reported for r in out),
-            sum(r.on_time for r in out),
-            sum((r.recent or 0) * r.expected for r in out) / exp,
-        )
-    return CompletenessView(week, out, total)
+
+def _completeness(actor: Actor, area: OrgUnit, week: dt.date) -> CompletenessView:
+    """Completeness and timeliness for ``week`` below ``area``, by the area's children, from the reporting service
+    (IDSR definitions: the reporting units expected, the reports received and those received by the deadline)."""
+    table = reporting.completeness(actor, week - 12 * WEEK, week, root=area.code, depth=1)
+
+    def row(r: Any) -> CompletenessRow:
+        last = r.weeks[-1]
+        recent = 100 * r.total.received / r.total.expected if r.total.expected else None
+        return CompletenessRow(r.code, r.name, last.expected, last.received, last.on_time, recent)
+
+    root = next((r for r in table.rows if r.code == area.code), None)
+    children = [row(r) for r in table.rows if r.code != area.code and r.total.expected]
+    if not children and root is not None and root.total.expected:
+        children = [row(root)]
+    total = row(root) if root is not None and root.total.expected else None
+    if total is not None:
+        total.name = f"All of {area.name}"
+    return CompletenessView(week, children, total)
 
 
 # --- signals --------------------------------------------------------------------------------------------------------
@@ -948,7 +925,7 @@ def overview(actor: Actor, query: Query) -> Overview:
             window = _merge(window, _window(disease, unit, week - (weeks - 1) * WEEK, week))
         result.map = _map(actor, disease, area, week, measure, window, link)
         result.curve = _curve(actor, disease, unit, week, weeks, window)
-        result.completeness = _completeness(area, week)
+        result.completeness = _completeness(actor, area, week)
         result.prev_week_href = _url("dashboard:index", {**link, "week": week_label(week - WEEK)})
         result.next_week_href = _url("dashboard:index", {**link, "week": week_label(week + WEEK)})
         result.bulletin_href = _url("dashboard:bulletin", {"week": week_label(week), "area": area.code})
@@ -1032,7 +1009,7 @@ def completeness_data(actor: Actor, query: Query) -> CompletenessView:
     if week is None:
         latest = Submission.objects.filter(orgunit__path__startswith=area.path).order_by("-period_start").first()
         week = latest.period_start if latest else monday(timezone.localdate())
-    view = _completeness(area, week)
+    view = _completeness(actor, area, week)
     _record(
         actor,
         "dashboard.completeness.read",
@@ -1170,7 +1147,7 @@ def bulletin(actor: Actor, *, week: str = "", area: str = "") -> Bulletin:
         area=unit,
         week=day,
         diseases=diseases,
-        completeness=_completeness(unit, day),
+        completeness=_completeness(actor, unit, day),
         can_signals=can_signals,
         signals_new=signals_new,
         signals_open=signals_open,

@@ -527,7 +527,7 @@ def map_svg(frame: Frame, scale: ColourScale, *, title: str, svg_id: str = "map"
 def _map_style(svg_id: str, scale: ColourScale) -> str:
     sid = f"#{esc(svg_id)}"
     rules = [
-        f"{sid} path{{stroke:#fff;stroke-width:1;fill-rule:evenodd}}",
+        f"{sid} path{{stroke:rgba(29,35,41,.35);stroke-width:.8;fill-rule:evenodd;stroke-linejoin:round}}",
         f"{sid} a:hover path,{sid} a:focus path{{stroke:#1d2329;stroke-width:2}}",
         f"{sid} path.sel{{stroke:#1d2329;stroke-width:3}}",
     ]
