@@ -144,7 +144,7 @@ def reporting_world(emails: dict[str, User], operator: Any, tree: dict[str, OrgU
 def test_reminders_for_units_without_a_report(
     reporting_world: dict[str, User], operator: Any, smtp_server: SmtpServer
 ) -> None:
-    assert [u.code for u in services.units_missing_report(WEEK)] == ["D12", "D21"]
+    assert [u.code for u in services.units_missing_report(operator, WEEK)] == ["D12", "D21"]
     report = services.run_reminders(operator, now=T0)
     assert report.recipients == ["officer12"]
     (pk,) = report.created
@@ -154,7 +154,7 @@ def test_reminders_for_units_without_a_report(
     assert message["Subject"] == "[dhnet] Reminder: weekly report of District 12 for 2024-W23 is missing"
     body = message.get_content()
     assert "District 12 (D12) for 2024-W23" in body
-    assert "(2024-06-03 to 2024-06-09)" in body
+    assert "(2024-06-03 to 2024-06-09); it was due by\r\n2024-06-11 23:59 UTC." in body
     # Idempotent per org unit and week (and officer), whenever it runs again that week.
     again = services.run_reminders(operator, now=T0 + dt.timedelta(days=2))
     assert (again.created, again.skipped) == ([], 1)
@@ -162,6 +162,21 @@ def test_reminders_for_units_without_a_report(
     later = services.run_reminders(operator, now=T0 + dt.timedelta(days=7))
     assert sorted(later.recipients) == ["district_officer", "officer12"]
     assert AuditRecord.objects.filter(action="notifications.reminder.run").count() == 3
+
+
+def test_reminders_wait_for_the_deadline(reporting_world: dict[str, User], operator: Any) -> None:
+    monday = dt.datetime(2024, 6, 10, 8, tzinfo=dt.UTC)  # W23's reports are due by Tuesday 23:59
+    report = services.run_reminders(operator, now=monday)
+    assert report.created == []
+    assert report.summary() == "nothing sent: reports are due by 2024-06-11T23:59:59+00:00"
+    assert services.run_reminders(operator, now=monday, before_deadline=True).recipients == ["officer12"]
+
+
+def test_scheduled_reminders_run_as_the_platform(reporting_world: dict[str, User], smtp_server: SmtpServer) -> None:
+    report = services.run_reminders(services.SYSTEM, now=T0)
+    assert report.recipients == ["officer12"]
+    read = AuditRecord.objects.get(action="reporting.missing.read")
+    assert (read.actor_username, read.via) == ("system:notifications", "system")
 
 
 def test_digest_and_reminders_are_for_the_platform_or_an_operator(emails: dict[str, User]) -> None:

@@ -60,16 +60,17 @@ def notify_digest(at: str | None, send: bool) -> None:
 @notify.command("reminders")
 @click.option("--at", "at", default=None, help=AT_HELP)
 @click.option("--send/--queue-only", default=True, show_default=True, help="Send the queued messages at once.")
-def notify_reminders(at: str | None, send: bool) -> None:
-    """Remind district officers of org units without a report for the last complete ISO week; once per unit, week
-    and officer."""
+@click.option("--before-deadline", is_flag=True, help="Remind even though the week's reports are not due yet.")
+def notify_reminders(at: str | None, send: bool, before_deadline: bool) -> None:
+    """Remind district officers of reporting units without a report for the last complete ISO week, once its
+    deadline has passed; once per unit, week and officer."""
     _django()
     from dhnet.notifications import content, services
     from dhnet.platform.errors import ServiceError
 
     now = _at(at)
     try:
-        report = services.run_reminders(_operator(), now=now)
+        report = services.run_reminders(_operator(), now=now, before_deadline=before_deadline)
         results = [services.attempt(pk, now=now) for pk in report.created] if send else []
     except ServiceError as exc:
         raise _fail(exc) from None

@@ -188,7 +188,9 @@ def digest_email(username: str, since: dt.datetime, until: dt.datetime, items: S
     return {"subject": subject, "body": body}
 
 
-def reminder_email(full_name: str, unit: OrgUnit, week_start: dt.date) -> dict[str, str]:
+def reminder_email(
+    full_name: str, unit: OrgUnit, week_start: dt.date, deadline: dt.datetime | None = None
+) -> dict[str, str]:
     week = iso_week(week_start)
     subject = f"[dhnet] Reminder: weekly report of {unit.name} for {week} is missing"
     body = render_to_string(
@@ -199,6 +201,7 @@ def reminder_email(full_name: str, unit: OrgUnit, week_start: dt.date) -> dict[s
             "week": week,
             "week_start": week_start,
             "week_end": week_start + dt.timedelta(days=6),
+            "deadline": deadline,
             "site": site_url(),
         },
     )

@@ -23,7 +23,7 @@ import random
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -39,9 +39,12 @@ from dhnet.notifications import models as m
 from dhnet.notifications.models import SEVERITY_RANK, Channel, Delivery, Frequency, Severity, Subscription
 from dhnet.orgunits.models import OrgUnit
 from dhnet.orgunits.services import require_in_jurisdiction
-from dhnet.platform.access import Actor
+from dhnet.platform.access import Actor, Grant
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
 from dhnet.signals.models import Signal, SignalEvent
+
+if TYPE_CHECKING:
+    from dhnet.reporting.services import MissingReport
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +68,27 @@ DEFAULT_MAX_ATTEMPTS = 6
 MAX_ATTEMPTS_LIMIT = 10
 SECRET_MIN_LENGTH = 16
 
-#: The actor the platform itself acts as when it fans out, sends and schedules (recorded in the audit trail).
-SYSTEM = Actor(user_id=None, username="system:notifications", via="system", purpose="notification", mfa_verified=True)
+REPORTS_READ = "surveillance:aggregate:read"
+
+#: The actor the platform itself acts as when it fans out, sends and schedules (recorded in the audit trail). It
+#: reads which org units miss a report (``dhnet.reporting.services.missing_reports``) over the whole tree.
+SYSTEM = Actor(
+    user_id=None,
+    username="system:notifications",
+    grants=(
+        Grant(
+            role="system",
+            orgunit_id=0,
+            orgunit_code="*",
+            orgunit_name="all org units",
+            orgunit_path="/",
+            permissions=frozenset({REPORTS_READ}),
+        ),
+    ),
+    via="system",
+    purpose="notification",
+    mfa_verified=True,
+)
 
 
 # --- subscriptions --------------------------------------------------------------------------------------------------
@@ -656,8 +678,11 @@ class RunReport:
     created: list[int] = field(default_factory=list)  # delivery ids
     skipped: int = 0  # already sent for this period (idempotence)
     recipients: list[str] = field(default_factory=list)
+    not_yet_due: dt.datetime | None = None  # reminders: the deadline had not passed
 
     def summary(self) -> str:
+        if self.not_yet_due is not None:
+            return f"nothing sent: reports are due by {self.not_yet_due.isoformat(timespec='seconds')}"
         return f"{len(self.created)} message(s) queued, {self.skipped} already sent"
 
 
@@ -787,16 +812,14 @@ def last_complete_week(now: dt.datetime) -> dt.date:
     return today - dt.timedelta(days=today.weekday() + 7)
 
 
-def units_missing_report(week_start: dt.date) -> list[OrgUnit]:
-    """Org units expected to report weekly that have no submission for the week starting ``week_start``.
+def units_missing_report(actor: Actor, week_start: dt.date) -> list[MissingReport]:
+    """The reporting units without a report for the week starting ``week_start`` (the reporting context decides
+    which units report: ``dhnet.reporting.services.missing_reports``), read by ``actor`` when it sees the whole
+    tree, else by the platform."""
+    from dhnet.reporting import services as reporting
 
-    Expected to report: the org units where someone holds the district-officer (data-entry) role.
-    """
-    from dhnet.reporting.models import Submission
-
-    expected = OrgUnit.objects.filter(role_assignments__role=DISTRICT_OFFICER).distinct()
-    submitted = Submission.objects.filter(period_start=week_start).values("orgunit_id")
-    return list(expected.exclude(pk__in=submitted).order_by("path"))
+    reader = actor if "/" in actor.paths_for(REPORTS_READ) else SYSTEM
+    return reporting.missing_reports(reader, week_start)
 
 
 def officers_of(unit: OrgUnit) -> list[User]:
@@ -808,16 +831,23 @@ def officers_of(unit: OrgUnit) -> list[User]:
     return [users[k] for k in sorted(users)]
 
 
-def run_reminders(actor: Actor, *, now: dt.datetime | None = None) -> RunReport:
-    """Queue one e-mail to each district officer of every org unit without a submission for the last complete ISO
-    week. Idempotent per org unit, week and officer."""
+def run_reminders(actor: Actor, *, now: dt.datetime | None = None, before_deadline: bool = False) -> RunReport:
+    """Queue one e-mail to each district officer of every reporting unit without a submission for the last complete
+    ISO week, once the week's reporting deadline has passed (or at once, ``before_deadline``). Idempotent per org
+    unit, week and officer."""
     _require_operator(actor)
     now = now or clock()
     week_start = last_complete_week(now)
     week = content.iso_week(week_start)
     report = RunReport()
     with transaction.atomic():
-        units = units_missing_report(week_start)
+        missing = units_missing_report(actor, week_start)
+        due = missing[0].deadline if missing else None
+        if due is not None and now <= due and not before_deadline:
+            report.not_yet_due = due
+            missing = []
+        by_code = {u.code: u for u in OrgUnit.objects.filter(code__in=[m.code for m in missing])}
+        units = [by_code[m.code] for m in missing if m.code in by_code]
         for unit in units:
             for user in officers_of(unit):
                 if not user.email:
@@ -833,7 +863,7 @@ def run_reminders(actor: Actor, *, now: dt.datetime | None = None) -> RunReport:
                     user=user,
                     channel=m.EMAIL,
                     recipient=user.email,
-                    payload=content.reminder_email(name, unit, week_start),
+                    payload=content.reminder_email(name, unit, week_start, due),
                     max_attempts=DEFAULT_MAX_ATTEMPTS,
                     next_attempt_at=now,
                     created_at=now,
@@ -856,6 +886,7 @@ def run_reminders(actor: Actor, *, now: dt.datetime | None = None) -> RunReport:
             object_type="notifications.delivery",
             detail={
                 "week": week,
+                "deadline": due.isoformat() if due else None,
                 "units_missing": len(units),
                 "queued": len(report.created),
                 "skipped": report.skipped,
