@@ -12,6 +12,7 @@ urlpatterns = [
     path("orgunits/", include("dhnet.orgunits.urls")),
     path("audit/", include("dhnet.audit.urls")),
     path("jobs/", include("dhnet.jobs.urls")),
+    path("signals/", include("dhnet.signals.urls")),
     path("notifications/", include("dhnet.notifications.urls")),
     path("diseases/", include("dhnet.diseases.urls")),
     path("reporting/", include("dhnet.reporting.urls")),
