@@ -63,6 +63,7 @@ def health(request: HttpRequest) -> Status[Health]:
 api.add_router("/", accounts_router)
 api.add_router("/", orgunits_router)
 api.add_router("/", "dhnet.jobs.api.router")
+api.add_router("/", "dhnet.signals.api.router")
 api.add_router("/", "dhnet.notifications.api.router")
 api.add_router("/", "dhnet.diseases.api.router")
 api.add_router("/", "dhnet.reporting.api.router")
