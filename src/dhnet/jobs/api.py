@@ -1,7 +1,5 @@
 """``/api/v1/jobs``: the background job queue (thin handlers over :mod:`dhnet.jobs.services`)."""
 
-from __future__ import annotations
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field

@@ -19,11 +19,11 @@ from dhnet.audit import services as audit
 from dhnet.diseases.models import Disease
 from dhnet.orgunits.models import OrgUnit
 from dhnet.orgunits.services import READ as ORGUNIT_READ
-from dhnet.orgunits.services import require_in_jurisdiction
+from dhnet.orgunits.services import UnitQuery, list_units, require_in_jurisdiction
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
 from dhnet.signals.models import Signal, SignalEvent, SignalSource, SignalStatus
-from dhnet.signals.services import REPORT, notify_changed, require
+from dhnet.signals.services import READ, REPORT, notify_changed, require, visible_signals
 
 MAX_DESCRIPTION = 10_000
 MAX_AGE = dt.timedelta(days=366)
@@ -117,3 +117,27 @@ def report_event(actor: Actor, report: EventReport) -> tuple[Signal, bool]:
         )
         notify_changed(signal.pk, "created", actor.username)
     return signal, True
+
+
+def can_read(actor: Actor, signal: Signal) -> bool:
+    """Whether the reporter may see the signal they reported (to show it to them)."""
+    return actor.has(READ) and visible_signals(actor).filter(pk=signal.pk).exists()
+
+
+def disease_choices() -> list[tuple[str, str]]:
+    """(code, name) of the active diseases of the catalogue (reference data)."""
+    return list(Disease.objects.filter(active=True).order_by("name").values_list("code", "name"))
+
+
+@dataclass(frozen=True)
+class FormChoices:
+    units: list[OrgUnit]
+    more_units: bool
+    diseases: list[tuple[str, str]]
+    today: dt.date
+
+
+def form_choices(actor: Actor, *, limit: int = 1000) -> FormChoices:
+    """What the report form offers: the org units the reporter may see (up to ``limit``), the diseases."""
+    total, units = list_units(actor, UnitQuery(limit=limit))
+    return FormChoices(units, total > len(units), disease_choices(), timezone.localdate())

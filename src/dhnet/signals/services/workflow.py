@@ -20,6 +20,7 @@ Who may act
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -320,7 +321,7 @@ def escalate(actor: Actor, signal_id: int, *, to_level: int | None = None, text:
     return signal
 
 
-def assess_ihr(actor: Actor, signal_id: int, answers: dict[str, object]) -> IHRAssessment:
+def assess_ihr(actor: Actor, signal_id: int, answers: Mapping[str, object]) -> IHRAssessment:
     """Store a completed IHR (2005) Annex 2 assessment with the signal and on its timeline."""
     decision = ihr_logic.decide(answers)
     if not decision.complete:
