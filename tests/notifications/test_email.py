@@ -111,6 +111,23 @@ def test_deferred_recipient_and_unreachable_server_are_retried(
     assert Delivery.objects.get(pk=delivery.pk).attempts == 3
 
 
+def test_the_current_address_is_used(
+    emails: dict[str, User], make_signal: SignalFactory, smtp_server: SmtpServer
+) -> None:
+    viewer = emails["viewer"]
+    services.create_subscription(actor_of(viewer), SubscriptionInput(orgunit="R1"))
+    first, second = (services.fan_out(make_signal(unit).pk, "created", now=T0)[0] for unit in ("D11", "D12"))
+    viewer.email = "new-address@example.org"
+    viewer.save(update_fields=["email"])
+    assert services.attempt(first.pk, now=T0).status == "delivered"
+    assert smtp_server.handler.envelopes[0][1] == ["new-address@example.org"]
+    viewer.email = ""
+    viewer.save(update_fields=["email"])
+    result = services.attempt(second.pk, now=T0)
+    assert (result.status, result.error) == ("cancelled", "the recipient's account has no e-mail address")
+    assert len(smtp_server.messages) == 1
+
+
 def test_settings_come_from_the_typed_config() -> None:
     config = Config.from_env(
         {

@@ -10,7 +10,10 @@ import pytest
 from dhnet.accounts import services as accounts
 from dhnet.accounts.models import RoleAssignment, User
 from dhnet.audit.models import AuditRecord
-from dhnet.notifications import services
+from dhnet.jobs import services as jobs
+from dhnet.jobs.models import Job
+from dhnet.jobs.worker import execute
+from dhnet.notifications import queue, services
 from dhnet.notifications.models import Delivery, Subscription
 from dhnet.notifications.services import SubscriptionChange, SubscriptionInput
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
@@ -104,10 +107,18 @@ def test_deduplicated_per_subscription_signal_and_change(emails: dict[str, User]
     assert len({d.dedupe_key for d in Delivery.objects.all()}) == 3
 
 
-def test_signal_changed_is_connected(emails: dict[str, User], make_signal: SignalFactory) -> None:
+def test_signal_changed_queues_the_fan_out(emails: dict[str, User], make_signal: SignalFactory) -> None:
     subscribe(emails["regional_officer"], "R1")
     signal = make_signal("D12")
     signal_changed.send(sender=None, signal_id=signal.pk, kind="created", actor_username="detector")
+    signal_changed.send(sender=None, signal_id=signal.pk, kind="created", actor_username="detector")  # coalesced
+    signal_changed.send(sender=None, signal_id=signal.pk, kind="comment", actor_username="x")  # not notified
+    (job,) = Job.objects.filter(kind=queue.FANOUT_JOB)
+    assert job.payload == {"signal": signal.pk, "kind": "created", "actor": "detector"}
+    assert not Delivery.objects.exists()  # nothing done in the sender's request
+    claimed = jobs.claim("test-worker")
+    assert claimed is not None
+    assert execute(claimed, "test-worker") == "done"
     delivery = Delivery.objects.get()
     assert (delivery.user, delivery.signal, delivery.event, delivery.status) == (
         emails["regional_officer"],
@@ -117,8 +128,14 @@ def test_signal_changed_is_connected(emails: dict[str, User], make_signal: Signa
     )
     assert delivery.recipient == "regional_officer@example.org"
     assert "Measles" in delivery.payload["subject"]
-    # An unknown signal or a failing fan-out never breaks the sender.
+    claimed.refresh_from_db()
+    assert claimed.result == {"signal": signal.pk, "kind": "created", "deliveries": [delivery.pk]}
+    # An unknown signal fans out to nobody.
     signal_changed.send(sender=None, signal_id=999999, kind="created", actor_username="x")
+    unknown = jobs.claim("test-worker")
+    assert unknown is not None
+    assert execute(unknown, "test-worker") == "done"
+    assert Delivery.objects.count() == 1
 
 
 def test_subscribing_outside_the_jurisdiction_is_not_found(emails: dict[str, User]) -> None:

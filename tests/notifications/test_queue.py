@@ -44,7 +44,7 @@ def run_due_jobs(now: dt.datetime) -> list[str]:
 
 
 def test_handlers_and_schedules_are_registered() -> None:
-    for kind in (queue.ATTEMPT_JOB, queue.SWEEP_JOB, queue.DIGEST_JOB, queue.REMINDERS_JOB):
+    for kind in (queue.FANOUT_JOB, queue.ATTEMPT_JOB, queue.SWEEP_JOB, queue.DIGEST_JOB, queue.REMINDERS_JOB):
         assert registry.handler(kind) is not None, kind
     schedules = registry.schedules()
     assert schedules[queue.DIGEST_JOB].at == dt.time(6, 0)

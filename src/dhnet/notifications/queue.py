@@ -2,6 +2,10 @@
 
 Jobs of this context:
 
+``notifications.fanout`` (payload ``{"signal": id, "kind": ..., "actor": ...}``)
+    Enqueued by the ``signal_changed`` receiver: creates the deliveries of one signal change
+    (:func:`dhnet.notifications.services.fan_out`), off the request that changed the signal, retried by the queue
+    if it fails. Coalesced per signal and kind (a burst of changes is fanned out once, with the latest state).
 ``notifications.attempt`` (payload ``{"delivery": id}``)
     One attempt of one delivery (:func:`dhnet.notifications.services.attempt`). Enqueued when a delivery is created
     and again, at ``next_attempt_at``, after each failed attempt that will be retried; coalesced per delivery. The
@@ -25,11 +29,33 @@ from typing import Any
 
 from dhnet.jobs import JobContext, enqueue, register_handler, register_schedule
 
+FANOUT_JOB = "notifications.fanout"
 ATTEMPT_JOB = "notifications.attempt"
 SWEEP_JOB = "notifications.sweep"
 DIGEST_JOB = "notifications.digest"
 REMINDERS_JOB = "notifications.reminders"
 REQUESTED_BY = "system:notifications"
+
+
+def enqueue_fanout(signal_id: int, kind: str, actor_username: str) -> None:
+    """Fan out one committed change of a signal in the background."""
+    enqueue(
+        FANOUT_JOB,
+        {"signal": signal_id, "kind": kind, "actor": actor_username[:150]},
+        dedupe_key=f"{FANOUT_JOB}:{signal_id}:{kind}",
+        requested_by=REQUESTED_BY,
+    )
+
+
+def fanout_job(ctx: JobContext) -> dict[str, Any]:
+    from dhnet.jobs import PermanentError
+    from dhnet.notifications import services
+
+    signal_id, kind = ctx.payload.get("signal"), ctx.payload.get("kind")
+    if isinstance(signal_id, bool) or not isinstance(signal_id, int) or not isinstance(kind, str):
+        raise PermanentError("payload: expected a signal id and a kind")
+    created = services.fan_out(signal_id, kind, str(ctx.payload.get("actor", "")))
+    return {"signal": signal_id, "kind": kind, "deliveries": [d.pk for d in created]}
 
 
 def enqueue_attempt(delivery_id: int, run_at: dt.datetime | None) -> None:
@@ -89,6 +115,7 @@ def reminders_job(ctx: JobContext) -> dict[str, Any]:
 
 def register() -> None:
     """Register the job handlers and the schedules (called from the app's ``ready``)."""
+    register_handler(FANOUT_JOB, fanout_job, max_attempts=5)
     register_handler(ATTEMPT_JOB, attempt_job, max_attempts=3, lease=dt.timedelta(minutes=2))
     register_handler(SWEEP_JOB, sweep_job, max_attempts=1, exclusive=True)
     register_handler(DIGEST_JOB, digest_job, max_attempts=3, exclusive=True)

@@ -11,17 +11,19 @@ log = logging.getLogger(__name__)
 
 
 def on_signal_changed(sender: Any, *, signal_id: int, kind: str, actor_username: str = "", **_: Any) -> None:
-    """Create the deliveries for the change (sent after the signals transaction committed).
+    """Queue the fan-out of a committed change (a job: off the request, retried by the queue if it fails).
 
-    A failure here must not fail the request that changed the signal (it has committed already): it is logged, and
-    the change can be fanned out again later (deliveries are deduplicated).
+    Sent after the signals transaction committed: a failure here must not fail the request that changed the
+    signal, so it is logged (the change can be fanned out again later: deliveries are deduplicated).
     """
-    from dhnet.notifications import services
+    from dhnet.notifications import queue, services
 
+    if kind not in services.NOTIFIED_EVENTS:
+        return
     try:
-        services.fan_out(signal_id, kind, actor_username)
+        queue.enqueue_fanout(signal_id, kind, actor_username)
     except Exception:
-        log.exception("notifications: fan-out of signal %s (%s) failed", signal_id, kind)
+        log.exception("notifications: could not queue the fan-out of signal %s (%s)", signal_id, kind)
 
 
 def connect() -> None:

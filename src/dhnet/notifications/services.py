@@ -568,11 +568,15 @@ def _recheck(delivery: Delivery) -> str:
             return "signal deleted"
         if delivery.user is None:
             return "recipient deleted"
-        return may_receive(delivery.user, sub, delivery.signal.orgunit)
+        reason = may_receive(delivery.user, sub, delivery.signal.orgunit)
+        if reason:
+            return reason
     if delivery.user is None:
         return "recipient deleted"
     if not delivery.user.is_active:
         return "the recipient's account is not active"
+    if delivery.channel == m.EMAIL and not delivery.user.email:
+        return "the recipient's account has no e-mail address"
     return ""
 
 
@@ -602,7 +606,7 @@ def attempt(delivery_id: int, *, now: dt.datetime | None = None, rng: random.Ran
             delivery.last_error = reason
             _finish(delivery, m.CANCELLED, reason, now)
             return AttemptResult(delivery.pk, delivery.status, False, error=reason)
-        if delivery.channel == m.EMAIL and delivery.user is not None and delivery.user.email:
+        if delivery.channel == m.EMAIL and delivery.user is not None:
             delivery.recipient = delivery.user.email  # the address the account has now
         elif delivery.channel == m.WEBHOOK and delivery.subscription is not None:
             delivery.recipient = delivery.subscription.webhook_url
