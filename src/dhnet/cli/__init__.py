@@ -22,6 +22,7 @@ def _register() -> None:
     from dhnet.cli import notifications as _notifications  # noqa: F401
     from dhnet.cli import platform as _platform  # noqa: F401
     from dhnet.cli import reporting as _reporting  # noqa: F401  (registers import counts, import dhis2)
+    from dhnet.cli import signals as _signals  # noqa: F401  (registers detect-all, worker, jobs)
 
 
 _register()
