@@ -85,7 +85,8 @@ def build_server(host: str, port: int, threads: int) -> Any:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Worker threads.")
-def serve(host: str, port: int, threads: int) -> None:
+@click.option("--with-worker", is_flag=True, help="Also run the background job worker (else run `dhnet worker`).")
+def serve(host: str, port: int, threads: int, with_worker: bool = False) -> None:
     """Serve the web platform and API with waitress (production-capable; put TLS in front)."""
     _django()
     pending = _pending_migrations()
@@ -94,6 +95,10 @@ def serve(host: str, port: int, threads: int) -> None:
     from django.conf import settings
 
     server = build_server(host, port, threads)
+    if with_worker:  # background jobs (detection after imports, schedules, notifications) in a thread
+        from dhnet.jobs.worker import start_in_thread
+
+        start_in_thread()
     mode = "dev" if settings.DEBUG else "prod"
     click.echo(
         f"serve: http://{host}:{server.effective_port}/ ({mode} mode, {threads} threads); Ctrl-C stops", err=True
