@@ -49,3 +49,28 @@ def test_error_on_a_worker_is_reported_like_locally(run: Any, tmp_path: Path) ->
     assert "series 'short'" in remote
     assert "data row 34" in remote  # the row of the period asked for (2020-05-25)
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_scheduler_address(run: Any, data_dir: Path, tmp_path: Path) -> None:
+    """--dask tcp://host:port connects to a running scheduler (here a LocalCluster started by the test)."""
+    import logging
+
+    from distributed import LocalCluster
+
+    single, remote = tmp_path / "single.csv", tmp_path / "remote.csv"
+    args = (data_dir / FLU, "--method", "ears", "--from", "2008-01-07", "--batch-series", "40", "--quiet")
+    assert run("detect", *args, "--output", single).exit_code == 0
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    ) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        r = run("detect", *args, "--dask", address, "--output", remote)
+        assert r.exit_code == 0, r.stderr
+    assert remote.read_bytes() == single.read_bytes()

@@ -341,3 +341,28 @@ def test_population_column_and_extra_columns(run: Any, data_dir: Path, tmp_path:
     df = pd.read_csv(out, dtype={"series": str})
     assert df["series"].nunique() == 140
     assert df["series"].iloc[0] == "8336"  # series names are text (leading zeros kept elsewhere)
+
+
+def test_preset_then_options_override(run: Any, data_dir: Path, tmp_path: Path) -> None:
+    """--preset applies the registry's preset, then the command-line options replace fields of it."""
+    out = tmp_path / "out.csv"
+    args = ("--method", "farrington-flexible", "--preset", "noufaily", "--from", "2013-01-07", "--quiet")
+    extra = ("--no-periods", "10", "--limit54", "0,4", "--past-weeks-not-included", "26", "--no-trend")
+    r = run("detect", data_dir / NEWPORT, *args, *extra, "--output", out)
+    assert r.exit_code == 0, r.stderr
+    res = detect(
+        library_panel(data_dir / NEWPORT),
+        "farrington-flexible",
+        preset="noufaily",
+        start="2013-01-07",
+        no_periods=10,
+        limit54=(0, 4),
+        past_weeks_not_included=26,
+        trend=False,
+    )
+    rows = read_output(out)
+    got = np.array([parse(x["upperbound"]) for x in rows]).reshape(res.upperbound.shape)
+    np.testing.assert_array_equal(got, res.upperbound)
+    assert [int(x["alarm"]) for x in rows] == res.alarm.ravel().astype(int).tolist()
+    plain = detect(library_panel(data_dir / NEWPORT), "farrington-flexible", preset="noufaily", start="2013-01-07")
+    assert not np.array_equal(plain.upperbound, res.upperbound, equal_nan=True)

@@ -82,9 +82,11 @@ def dask_client(spec: str) -> Iterator[Any]:
                 cluster.close()
         else:
             try:
-                client = client_type(str(value), timeout="20s")
+                client = client_type(str(value), timeout="10s")
             except (OSError, TimeoutError) as exc:
-                raise InputError(f"--dask {value}: cannot connect to the scheduler ({exc})") from None
+                raise InputError(
+                    f"--dask {value}: cannot connect to the scheduler ({exc})", about_input=False
+                ) from None
             try:
                 yield client
             finally:

@@ -23,8 +23,10 @@ class InputError(Exception):
         row: int | None = None,
         series: str | None = None,
         row_kind: str = "data row",
+        about_input: bool = True,
     ) -> None:
         self.message = message
+        self.about_input = about_input
         self.file = file
         self.row = row
         self.series = series
@@ -32,10 +34,12 @@ class InputError(Exception):
         super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable across Dask workers
-        return (_rebuild, (self.message, self.file, self.row, self.series, self.row_kind))
+        return (_rebuild, (self.message, self.file, self.row, self.series, self.row_kind, self.about_input))
 
     def with_file(self, file: str, row_kind: str | None = None) -> InputError:
-        """The same error attributed to ``file`` (rows are counted in that file)."""
+        """The same error attributed to ``file`` (rows are counted in that file), unless it is not about input."""
+        if not self.about_input:
+            return self
         return InputError(self.message, file=file, row=self.row, series=self.series, row_kind=row_kind or self.row_kind)
 
     def __str__(self) -> str:
@@ -50,5 +54,7 @@ class InputError(Exception):
         return (", ".join(where) + ": " + text) if where else text
 
 
-def _rebuild(message: str, file: str | None, row: int | None, series: str | None, row_kind: str) -> InputError:
-    return InputError(message, file=file, row=row, series=series, row_kind=row_kind)
+def _rebuild(
+    message: str, file: str | None, row: int | None, series: str | None, row_kind: str, about_input: bool
+) -> InputError:
+    return InputError(message, file=file, row=row, series=series, row_kind=row_kind, about_input=about_input)

@@ -658,7 +658,8 @@ class SeriesAssembler:
                 )
                 raise fail(
                     f"weekly period_start {_iso(dates[k])} is a {day}; "
-                    f"weeks must start on {_WEEK_START_NAME[self.week_system]}{hint}",
+                    f"weeks must start on {_WEEK_START_NAME[self.week_system]}: "
+                    f"{_week_of(int(dates[k]), self.week_system)}{hint}",
                     k,
                 )
         monthly = code_row == 3
@@ -720,6 +721,15 @@ class SeriesAssembler:
                 Job(panel=panel, positions=g.astype(np.intp), first_row=job_rows[:, 0].copy(), row_fixups=fixups)
             )
         return jobs
+
+
+def _week_of(days: int, week_system: str) -> str:
+    """``"it falls in 2020-W02, which starts on 2020-01-06"`` (epiweeks: ISO or CDC/MMWR weeks)."""
+    from epiweeks import Week
+
+    day = _dt.date(1970, 1, 1) + _dt.timedelta(days=days)
+    week = Week.fromdate(day, system="iso" if week_system == "iso" else "cdc")
+    return f"it falls in {week.year}-W{week.week:02d}, which starts on {week.startdate().isoformat()}"
 
 
 def _num(x: float) -> str:

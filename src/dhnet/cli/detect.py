@@ -328,7 +328,7 @@ def _detect(
             plot_tmp = None
     except InputError as exc:
         writer.abort()
-        raise exc if exc.file is not None else exc.with_file(input_path, source.row_kind) from None
+        raise (exc if exc.file is not None else exc.with_file(input_path, source.row_kind)) from None
     except BaseException:
         writer.abort()
         raise
