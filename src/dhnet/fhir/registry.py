@@ -62,11 +62,15 @@ class ResourceHandler:
     conditional_params: ClassVar[tuple[str, ...]] = ("identifier",)
     documentation: ClassVar[str] = ""
 
-    def prepare(self, actor: Actor, data: Any, root: str, context: Context) -> Prepared:
-        """Validate and resolve ``data``, or raise :class:`FhirError` (400 generic, 422 profile, 403 jurisdiction)."""
-        generic = validate(data, root=root, expected={self.resource_type})
-        if not generic.ok:
-            raise FhirError(400, [i for i in generic.issues if i.is_error])
+    def prepare(self, actor: Actor, data: Any, root: str, context: Context, *, validated: bool = False) -> Prepared:
+        """Validate and resolve ``data``, or raise :class:`FhirError` (400 generic, 422 profile, 403 jurisdiction).
+
+        ``validated``: the generic R4 validation passed already (the entry of a Bundle validated as a whole).
+        """
+        if not validated:
+            generic = validate(data, root=root, expected={self.resource_type})
+            if not generic.ok:
+                raise FhirError(400, [i for i in generic.issues if i.is_error])
         return self.profile_check(actor, data, root, context)
 
     def profile_check(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> Prepared:

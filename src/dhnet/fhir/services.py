@@ -389,7 +389,7 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
         plan = []
         for i, (handler, resource, if_none_exist) in enumerate(requests):
             try:
-                prepared = handler.prepare(actor, resource, f"Bundle.entry[{i}].resource", context)
+                prepared = handler.prepare(actor, resource, f"Bundle.entry[{i}].resource", context, validated=True)
             except FhirError as exc:
                 failures.append(exc)
                 continue
@@ -430,7 +430,7 @@ def _batch(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str
             handler, resource, if_none_exist = _entry_request(entry, i)
             _require(actor, handler.write_permission)
             with transaction.atomic():
-                prepared = handler.prepare(actor, resource, f"{prefix}.resource", context)
+                prepared = handler.prepare(actor, resource, f"{prefix}.resource", context, validated=True)
                 plan = [_Planned(prepared, handler, if_none_exist)]
                 _find_existing(actor, plan)
                 _store(actor, plan, prepared.checksum, action=f"fhir.{handler.resource_type.lower()}.create")
