@@ -11,6 +11,7 @@ from django.test import Client
 from dhnet.accounts.models import User
 from dhnet.diseases.models import Disease
 from dhnet.fhir.models import StoredResource
+from dhnet.fhir.validation import validate
 from dhnet.reporting.models import CountValue, ImportBatch
 from tests.fhir.fixtures import group, post, report
 from tests.platform.fixtures import login
@@ -161,6 +162,14 @@ def test_not_a_bundle(regional: Client) -> None:
     assert response.status_code == 400
     assert response.json()["issue"][0]["code"] == "invalid"
     assert post(regional, "/fhir", {"resourceType": "Bundle"}).status_code == 400
-    assert post(regional, "/fhir", {"resourceType": "Bundle", "type": "transaction"}).json()["type"] == (
-        "transaction-response"
-    )
+    empty = post(regional, "/fhir", {"resourceType": "Bundle", "type": "transaction"}).json()
+    assert empty["type"] == "transaction-response"
+    assert "entry" not in empty
+
+
+def test_responses_are_valid_fhir(regional: Client) -> None:
+    resources = _five()
+    resources[1]["status"] = "pending"
+    for btype in ("transaction", "batch"):
+        body = post(regional, "/fhir", bundle(resources, btype)).json()
+        assert validate(body).ok, (btype, [i.message() for i in validate(body).issues])

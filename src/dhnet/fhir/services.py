@@ -457,13 +457,15 @@ def _response_bundle(btype: str, answers: Sequence[tuple[Result | None, FhirErro
             entries.append(
                 {"response": {"status": STATUS_TEXT.get(error.status, str(error.status)), "outcome": error.outcome()}}
             )
-    return {
+    result: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
         "type": btype,
         "timestamp": timezone.now().isoformat(timespec="milliseconds"),
-        "entry": entries,
     }
+    if entries:  # FHIR JSON has no empty arrays
+        result["entry"] = entries
+    return result
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:
