@@ -457,15 +457,15 @@ def _response_bundle(btype: str, answers: Sequence[tuple[Result | None, FhirErro
             entries.append(
                 {"response": {"status": STATUS_TEXT.get(error.status, str(error.status)), "outcome": error.outcome()}}
             )
-    result: dict[str, Any] = {
+    response_bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
         "type": btype,
         "timestamp": timezone.now().isoformat(timespec="milliseconds"),
     }
     if entries:  # FHIR JSON has no empty arrays
-        result["entry"] = entries
-    return result
+        response_bundle["entry"] = entries
+    return response_bundle
 
 
 def capability_statement(base_url: str) -> dict[str, Any]:
