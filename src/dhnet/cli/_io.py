@@ -52,7 +52,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -513,7 +513,7 @@ class SeriesAssembler:
     def _error(self, message: str, row: int | None, series: str | None) -> InputError:
         return InputError(message, file=self.source.path, row=row, series=series, row_kind=self.source.row_kind)
 
-    def chunks(self) -> Iterator[Chunk]:
+    def chunks(self) -> Generator[Chunk, None, None]:
         buf = _Buffer(self.source.has_population)
         run_starts: list[int] = []  # starts (in buffer rows) of the runs in the buffer
         run_names: list[str] = []

@@ -172,9 +172,18 @@ def detect(
     """Detect aberrations in every series of INPUT and write the evaluated periods to OUTPUT.
 
     INPUT is a CSV or Parquet file with columns series, period_start, count
-    (and optionally population), the rows of each series contiguous.  Method
-    options are the method's settings in kebab-case (R's control names), e.g.
-    --alpha 0.01 --no-trend --limit54 5,4.
+    (and optionally population; other columns are ignored).  The rows of a
+    series must be contiguous (a series re-appearing after another one is an
+    error: sort the file by series); the frequency (daily, weekly, monthly) is
+    inferred per series.  Method options are the method's settings in
+    kebab-case (R's control names), e.g. --alpha 0.01 --no-trend --limit54 5,4;
+    "none" sets an optional value to None.
+
+    OUTPUT has the columns series, period_start, observed, expected,
+    upperbound, alarm (0/1), score for the periods --from..--to (empty where a
+    value is undefined).  On bad input or settings nothing is written and the
+    exit status is 2, with one line on stderr naming the file, the data row
+    (1-based, header not counted; "row" in Parquet files) and the series.
     """
     try:
         summary = _detect(
@@ -287,7 +296,12 @@ def _detect(
         raise InputError("--plot must end with .html, .htm or .png", file=plot_path)
     source = open_source(input_path)
     assembler = SeriesAssembler(source, batch_series=batch_series, fill_missing=fill_missing, week_system=week_system)
-    writer = OutputWriter(output_path)
+    try:
+        writer = OutputWriter(output_path)
+    except BaseException:
+        source.close()
+        raise
+    chunks = assembler.chunks()
     collector = None
     if plot_path is not None:
         from dhnet.cli._plot import HTML_LIMIT, PNG_LIMIT, AlarmPlotCollector
@@ -311,7 +325,6 @@ def _detect(
                     collector.add(res)
                 progress.step(res.n_series)
 
-        chunks = assembler.chunks()
         if dask_address is None:
             consume(run_chunk(c, method, control, t0, t1) for c in chunks)
         else:
@@ -334,6 +347,8 @@ def _detect(
         raise
     finally:
         progress.close()
+        chunks.close()
+        source.close()
         if plot_tmp is not None:
             plot_tmp.unlink(missing_ok=True)
     return (
