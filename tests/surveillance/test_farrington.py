@@ -33,6 +33,7 @@ from dhnet.surveillance._farrington_design import _pattern, build_designs, refer
 from dhnet.surveillance._farrington_threshold import delta_threshold, noufaily_threshold, qnbinom, qpois
 from dhnet.surveillance.farrington import (
     FarringtonFlexibleControl,
+    _pearson,
     anscombe_residuals,
     assign_weights,
     farrington_flexible,
@@ -334,42 +335,96 @@ def test_data_glm_as_r_test() -> None:
 # ---- weights and residuals ---------------------------------------------------------------------------
 def test_weights_gamma_is_one_below_threshold() -> None:
     """test-farringtonFlexible.R, "gamma = 1 if everything below the threshold"."""
-    s = np.zeros((1, 1, 10))
-    np.testing.assert_array_equal(assign_weights(s, 0.0, np.ones_like(s, dtype=bool)), np.ones((1, 1, 10)))
+    s = np.zeros((10, 1, 1))  # (rows, levels, fits)
+    np.testing.assert_array_equal(assign_weights(s, 0.0, np.ones_like(s, dtype=bool)), np.ones((10, 1, 1)))
 
 
 def test_weights_hand_checked() -> None:
     """test-farringtonFlexible.R, "A case that was checked by hand": 1.6 and 0.4."""
-    s = np.full((1, 1, 10), 2.0)
-    s[..., :5] = 0.0
+    s = np.full((10, 1, 1), 2.0)
+    s[:5] = 0.0
     w = assign_weights(s, 0.0, np.ones_like(s, dtype=bool))
-    np.testing.assert_allclose(w[0, 0, :5], 1.6)
-    np.testing.assert_allclose(w[0, 0, 5:], 0.4)
+    np.testing.assert_allclose(w[:5, 0, 0], 1.6)
+    np.testing.assert_allclose(w[5:, 0, 0], 0.4)
 
 
-def _glm_fit(y: np.ndarray, x: np.ndarray) -> tuple[_glm.Fit, _glm.GlmData, np.ndarray]:
-    data = _glm.GlmData(y=y[None, None, :], t=x[None, None, :], prior=np.ones((1, 1, y.size)), off=None)
-    f = _glm.fit(data, np.array([True]))
-    from dhnet.surveillance.farrington import _pearson
-
-    phi = np.maximum(_pearson(f, data.y, f.w), 1.0)
-    return f, data, phi
+def _glm_fit(y: np.ndarray, x: np.ndarray) -> tuple[_glm.Fit, _glm.Chunk, np.ndarray]:
+    chunk = _glm.Chunk(y[:, None, None], x[:, None, None], np.ones((y.size, 1, 1), dtype=bool), None)
+    f = chunk.fit(None, np.array([True]))
+    phi = np.maximum(_pearson(f, f.residuals(chunk.y), f.w), 1.0)
+    return f, chunk, phi
 
 
 def test_anscombe_residuals_zero_for_exact_fit() -> None:
     """test-farringtonFlexible.R, "residuals should be zero": y = exp(x), glm(y ~ x)."""
     x = np.random.default_rng(1).poisson(1.0, 10).astype(float)
     x[:2] = [0.0, 2.0]
-    f, data, phi = _glm_fit(np.exp(x), x)
-    np.testing.assert_allclose(anscombe_residuals(f, data, phi)[0, 0], 0.0, atol=1.5e-8)
+    f, chunk, phi = _glm_fit(np.exp(x), x)
+    np.testing.assert_allclose(anscombe_residuals(f, chunk, phi)[:, 0, 0], 0.0, atol=1.5e-8)
 
 
 def test_anscombe_residuals_not_zero() -> None:
     """test-farringtonFlexible.R, "residuals should not be zero": y = exp(x) + runif(1)."""
     rng = np.random.default_rng(2)
     x = rng.poisson(1.0, 1000).astype(float)
-    f, data, phi = _glm_fit(np.exp(x) + rng.uniform(), x)
-    assert anscombe_residuals(f, data, phi).mean() > 0
+    f, chunk, phi = _glm_fit(np.exp(x) + rng.uniform(), x)
+    assert anscombe_residuals(f, chunk, phi).mean() > 0
+
+
+def test_glm_matches_an_explicit_irls() -> None:
+    """The closed-form IRLS equals R's algorithm written out (QR least squares per iteration)."""
+    rng = np.random.default_rng(1)
+    m_rows, n_lev, n_fits = 12, 3, 6
+    y = rng.poisson(5, (m_rows, n_lev, n_fits)).astype(float)
+    y[:, :, 0] = 0  # all zero: converges slowly towards mu = 0, as in R
+    y[:, 0, 1] = 0  # one level all zero
+    valid = np.ones_like(y, dtype=bool)
+    valid[10:, 2, :] = False
+    y[~valid] = 0
+    t = np.broadcast_to(np.arange(m_rows * n_lev, dtype=float).reshape(n_lev, m_rows).T[:, :, None], y.shape).copy()
+    prior = np.where(valid, rng.uniform(0.5, 1.5, y.shape), 0.0)
+    off = np.where(valid, rng.normal(0, 0.3, y.shape), 0.0)
+    chunk = _glm.Chunk(y, t, valid, off)
+    for trend in (True, False):
+        for pr in (None, prior):
+            f = chunk.fit(pr, np.full(n_fits, trend))
+            for i in range(n_fits):
+                v = valid[:, :, i].T
+                yy, tt, oo = y[:, :, i].T[v], t[:, :, i].T[v], off[:, :, i].T[v]
+                ww = np.ones(yy.size) if pr is None else pr[:, :, i].T[v]
+                lev = np.repeat(np.arange(n_lev), m_rows).reshape(n_lev, m_rows)[v]
+                x = np.zeros((yy.size, n_lev + trend))
+                x[np.arange(yy.size), lev] = 1
+                if trend:
+                    x[:, n_lev] = tt
+                mu, wl, conv = _explicit_irls(yy, x, ww, oo)
+                assert conv == bool(f.converged[i])
+                got_mu = (f.wmu[:, :, i].T[v]) / ww
+                np.testing.assert_allclose(got_mu, mu, rtol=1e-10)
+                np.testing.assert_allclose(f.w[:, :, i].T[v], wl, rtol=1e-10)
+
+
+def _explicit_irls(y: np.ndarray, x: np.ndarray, prior: np.ndarray, off: np.ndarray) -> tuple[Any, Any, bool]:
+    mu = y + 0.1
+    eta = np.log(mu)
+
+    def dev(m: np.ndarray) -> float:
+        r = np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / m), 0) - (y - m)
+        return float(2 * np.sum(prior * r))
+
+    devold = dev(mu)
+    for _ in range(25):
+        z = eta - off + (y - mu) / mu
+        w = np.sqrt(prior * mu)
+        coef = np.linalg.lstsq(x * w[:, None], z * w, rcond=None)[0]
+        wlast = w**2
+        eta = x @ coef + off
+        mu = np.maximum(np.exp(eta), _glm.EPS)
+        d = dev(mu)
+        if abs(d - devold) / (abs(d) + 0.1) < 1e-8:
+            return mu, wlast, True
+        devold = d
+    return mu, wlast, False
 
 
 # ---- thresholds (exact values of test-farringtonFlexible.R) -------------------------------------------

@@ -4,22 +4,37 @@ The model of ``farringtonFlexible`` is ``log(mu) = alpha[level] + beta * wtime +
 one intercept per seasonal level (R's treatment contrasts span the same space, so
 fitted values, hat values, dispersion and predictions are the same) and an
 optional common time trend.  Thousands of such fits (every series at every
-evaluated period) are run at once on padded arrays ``(fits, levels, rows)``.
+evaluated period) run at once on padded arrays laid out ``(rows, levels, fits)``
+-- fits innermost, so that every broadcast and every per-level sum is a
+contiguous, vectorised pass.
 
 The iterations are R's (``stats::glm.fit`` with ``quasipoisson(link = "log")``,
 ``glm.control()`` defaults): start at ``mu = y + 0.1``, iteratively reweighted
 least squares with working weights ``prior * mu``, stop when
 ``|dev - dev_old| / (|dev| + 0.1) < 1e-8`` or after 25 iterations (then
 ``converged`` is False).  Because the design is "levels + one slope", each
-weighted least-squares step has a closed form in per-level sums
+weighted least-squares step has a closed form in the per-level sums
 ``sum(w)``, ``sum(w * t)``, ``sum(w * t^2)`` (block elimination of the level
-intercepts); without a trend a fit needs no per-row work at all.  As in R, the
-working weights, hat values and unscaled covariance returned belong to the
-*last* iteration (R's QR), the fitted values to the final coefficients.
+intercepts); the working responses' sums follow from them, and without a trend
+a fit needs no per-row work at all.  As in R, the working weights, hat values
+and unscaled covariance belong to the *last* iteration (R's QR), the fitted
+values to the final coefficients.
 
-Fits that hit R's special cases (``mu`` clamped to ``.Machine$double.eps``) use
-an explicit row-wise path; fits whose deviance or coefficients become
-non-finite (R halves the step or stops) are reported with ``ok`` False.
+Speed: a fit iterates row by row (one ``exp`` per row and iteration, on
+cache-sized blocks) only until its trend has converged to machine precision;
+after that only the level intercepts still move -- those of levels without
+counts drift towards ``-inf``, one unit per iteration, for as long as R keeps
+iterating -- so its row weights just scale by ``exp(change of the intercept)``
+and the remaining iterations run on per-level sums.  The few fits that are slow
+to converge are finished together at the end.
+
+Deliberate difference: R clamps ``mu`` at ``.Machine$double.eps``
+(``poisson()$linkinv``); we do not.  It only matters for rows of levels without
+counts whose fitted mean falls below 2.2e-16: their working response minus the
+trend is ``alpha - 1`` clamped or not, so the steps are unchanged, and the
+deviance changes by less than ``n * 2.2e-16`` against R's convergence threshold
+``1e-8 * (deviance + 0.1)``.  Fits whose deviance or coefficients become
+non-finite (R halves the step or stops) come back with ``ok`` False.
 """
 
 from __future__ import annotations
@@ -31,272 +46,510 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
+IntArray = NDArray[np.intp]
 
-__all__ = ["EPS", "Fit", "GlmData", "fit", "replace", "take"]
+__all__ = ["EPS", "Chunk", "Fit", "replace", "take"]
 
 EPS = float(np.finfo(np.float64).eps)  # R's .Machine$double.eps (lower clamp of mu in poisson()$linkinv)
-_LOG_EPS = float(np.log(EPS))
 MAXIT = 25  # glm.control()$maxit
 EPSILON = 1e-8  # glm.control()$epsilon
-_CHUNK_ELEMENTS = 1 << 16
+# A fit whose trend step moves no linear predictor by more than this continues on per-level sums.
+_SWITCH = 1e-13
+# Row arrays are compacted (a strided gather) once fewer than this fraction of their fits still iterate.
+_COMPACT = 0.6
+# Log-weight of rows without weight: exp() of it (~1e-304) is nil in every sum, while -inf would push
+# numpy's vectorised exp onto its slow path.
+_LOG_NIL = -700.0
+_STRAGGLERS = 0.03  # fraction of a block's fits left to the final block
+_BLOCK = 1 << 17  # rows x levels x fits iterated together (arrays stay in cache)
 
 
-@dataclass(frozen=True)
-class GlmData:
-    """Observations of ``F`` fits laid out ``(F, L, M)`` (level, row within level); padding has prior 0."""
+def _lsum(a: FloatArray) -> FloatArray:
+    """Sum over rows: ``(M, L, F) -> (L, F)``."""
+    return np.asarray(np.add.reduce(a, axis=0))
 
-    y: FloatArray
-    t: FloatArray
-    prior: FloatArray  # prior weights (R's `weights`), 0 for padding
-    off: FloatArray | None  # offset, 0 for padding
+
+def _ldot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``sum over rows of a * b``: ``(M, L, F) x (M, L, F) -> (L, F)`` without a temporary."""
+    return np.asarray(np.einsum("mlf,mlf->lf", a, b))
+
+
+def _div(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``a / b`` where ``b > 0``, else 0."""
+    out = np.zeros(np.broadcast_shapes(a.shape, b.shape))
+    np.divide(a, b, out=out, where=b > 0)
+    return out
 
 
 @dataclass(frozen=True)
 class Fit:
-    """Result of :func:`fit` for ``F`` fits."""
+    """Fits of a :class:`Chunk` (``F`` fits, ``L`` levels, ``M`` rows per level)."""
 
-    alpha: FloatArray  # (F, L) level intercepts (0 for empty levels)
+    alpha: FloatArray  # (L, F) level intercepts (0 for empty levels)
     beta: FloatArray  # (F,) trend coefficient (0 without trend)
-    trend: BoolArray  # (F,) fit has the trend term
+    trend: BoolArray  # (F,) the fit has the trend term
     converged: BoolArray  # (F,)
     ok: BoolArray  # (F,) finite result
-    s0: FloatArray  # (F, L) sum of working weights of the last iteration
-    s1: FloatArray  # (F, L) sum of w * t
-    s2: FloatArray  # (F, L) sum of w * t^2
-    mu: FloatArray  # (F, L, M) fitted means (0 in padding)
-    w: FloatArray  # (F, L, M) working weights of the last iteration (R's model$weights)
+    s0: FloatArray  # (L, F) sum of the working weights of the last iteration
+    s1: FloatArray  # (L, F) sum of w * t
+    s2: FloatArray  # (L, F) sum of w * t^2
+    wmu: FloatArray  # (M, L, F) prior * fitted mean (0 in padding)
+    w: FloatArray  # (M, L, F) working weights of the last iteration (R's model$weights), 0 in padding
+    prior: FloatArray  # (M, L, F) prior weights
     n_ok: FloatArray  # (F,) observations with positive prior weight
     rank: FloatArray  # (F,) number of coefficients
 
     @property
     def df_residual(self) -> FloatArray:
-        return self.n_ok - self.rank
+        return np.asarray(self.n_ok - self.rank)
 
     @property
     def d(self) -> FloatArray:
-        """Schur complement ``sum_l (s2 - s1^2 / s0)``: ``1 / d`` is the unscaled variance of ``beta``."""
-        return _schur(self.s0, self.s1, self.s2)
+        """``sum_l (s2 - s1^2 / s0)``: ``1 / d`` is the unscaled variance of ``beta`` (0 without trend)."""
+        return np.asarray((self.s2 - _div(self.s1 * self.s1, self.s0)).sum(axis=0))
+
+    def residuals(self, y: FloatArray) -> FloatArray:
+        """Working residuals ``(y - mu) / mu`` (0 where the prior weight is 0)."""
+        r = _div(y * self.prior, self.wmu)
+        r -= 1.0
+        return np.where(self.prior > 0, r, 0.0)
 
 
-def _safe_div(a: FloatArray, b: FloatArray) -> FloatArray:
-    out = np.zeros(np.broadcast(a, b).shape)
-    np.divide(a, b, out=out, where=b > 0)
-    return out
+class Chunk:
+    """Observations of ``F`` fits laid out ``(M, L, F)``; padding has ``valid`` False.
+
+    ``off`` is the offset (``None`` for none).  Data-only quantities are computed
+    once and shared by every fit of the chunk (with and without trend, with
+    prior weights 1 or reweighted).
+    """
+
+    def __init__(self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None) -> None:
+        self._init(y, t, valid, off)
+        self.t2 = t * t
+        self.nonempty: BoolArray = np.asarray(valid.any(axis=0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.log_mu0 = np.log(y + 0.1)
+            ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        self.ylogy = ylogy
+        self.mu0 = y + 0.1
+        # dev.resids(y, y + 0.1, 1) / 2 and the working response times weight at the start (before prior)
+        self.r0 = ylogy - y * self.log_mu0 + 0.1
+        lm = self.log_mu0 if off is None else self.log_mu0 - off
+        self.g0 = self.mu0 * lm - 0.1
+        self.tmax = np.where(valid, np.abs(t), 0.0).max(axis=0)
+
+    def _init(self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None) -> None:
+        self.y = y
+        self.t = t
+        self.valid = valid
+        self.off = off
+        self.n_fits = y.shape[2]
+
+    # ------------------------------------------------------------------------------------------------
+    def fit(self, prior: FloatArray | None, trend: BoolArray) -> Fit:
+        """Fit every fit of the chunk; ``prior`` ``(M, L, F)`` (``None``: 1 on valid rows), ``trend`` ``(F,)``."""
+        p = self.valid.astype(np.float64) if prior is None else np.where(self.valid, prior, 0.0)
+        with np.errstate(all="ignore"):
+            if trend.all():
+                return self._fit(p, trend)
+            if not trend.any():
+                return self._fit_levels(p)
+            parts = [np.nonzero(trend)[0], np.nonzero(~trend)[0]]
+            fits = [self.take(i).fit(p[:, :, i], trend[i]) for i in parts]
+            return _combine(parts, fits, self.n_fits)
+
+    def take(self, idx: IntArray) -> Chunk:
+        """The fits ``idx`` as a chunk of their own (cached arrays sliced, not recomputed)."""
+        sub = Chunk.__new__(Chunk)
+        sub._init(
+            self.y[:, :, idx],
+            self.t[:, :, idx],
+            self.valid[:, :, idx],
+            None if self.off is None else self.off[:, :, idx],
+        )
+        for name in ("t2", "log_mu0", "ylogy", "mu0", "r0", "g0"):
+            setattr(sub, name, getattr(self, name)[:, :, idx])
+        for name in ("nonempty", "tmax"):
+            setattr(sub, name, getattr(self, name)[:, idx])
+        return sub
+
+    def _fit_levels(self, prior: FloatArray) -> Fit:
+        """Fits without trend: the working-weight sums are ``exp(alpha_l) * sum(prior * exp(off))``."""
+        n = self.n_fits
+        pos = prior > 0
+        lp = np.full(prior.shape, _LOG_NIL)
+        np.log(prior, out=lp, where=pos)
+        if self.off is not None:
+            lp += np.where(pos, self.off, 0.0)
+        py = prior * self.y
+        k = _Consts(
+            PY=_lsum(py),
+            PYT=np.zeros(self.nonempty.shape),
+            Cy=_ldot(prior, self.ylogy).sum(axis=0),
+            PYoff=np.zeros(n) if self.off is None else _ldot(py, self.off).sum(axis=0),
+        )
+        Q = _lsum(np.exp(lp))
+        nonempty: BoolArray = np.asarray(pos.any(axis=0))
+        w0 = prior * self.mu0
+        S = _lsum(w0)
+        alpha = np.where(S > 0, _div(_lsum(prior * self.g0), S), 0.0)
+        devold = 2.0 * _ldot(prior, self.r0).sum(axis=0)
+        alpha_prev = alpha.copy()
+        from_start = np.ones(n, dtype=bool)
+        S_used = S.copy()
+        zero = np.zeros(n)
+        ok: BoolArray = np.asarray(np.isfinite(alpha).all(axis=0))
+        act = ok.copy()
+        conv = np.zeros(n, dtype=bool)
+        for it in range(1, MAXIT + 1):
+            Sn = np.exp(alpha) * Q
+            dev = k.deviance(alpha, zero, Sn, slice(None))
+            finite = np.isfinite(dev)
+            c = finite & (np.abs(dev - devold) / (np.abs(dev) + 0.1) < EPSILON)
+            done = act & (c | ~finite | (it == MAXIT))
+            conv |= done & c
+            ok &= ~(done & ~finite)
+            act &= ~done
+            if not act.any():
+                break
+            na = np.where(Sn > 0, alpha + _div(k.PY, Sn) - 1.0, 0.0)
+            bad = act & ~np.isfinite(na).all(axis=0)
+            ok &= ~bad
+            act &= ~bad
+            devold = np.where(act, dev, devold)
+            alpha_prev = np.where(act, alpha, alpha_prev)
+            S_used = np.where(act, Sn, S_used)
+            from_start &= ~act
+            alpha = np.where(act, na, alpha)
+        wmu = np.where(pos, np.exp(alpha + lp), 0.0)
+        wlast = np.where(pos, np.where(from_start, w0, np.exp(alpha_prev + lp)), 0.0)
+        return Fit(
+            alpha=np.where(nonempty, alpha, 0.0),
+            beta=np.zeros(n),
+            trend=np.zeros(n, dtype=bool),
+            converged=conv & ok,
+            ok=ok,
+            s0=S_used,
+            s1=np.zeros_like(S_used),
+            s2=np.zeros_like(S_used),
+            wmu=wmu,
+            w=wlast,
+            prior=prior,
+            n_ok=pos.sum(axis=(0, 1)).astype(np.float64),
+            rank=nonempty.sum(axis=0).astype(np.float64),
+        )
+
+    def _fit(self, prior: FloatArray, trend: BoolArray) -> Fit:
+        """Row-wise IRLS (fits with trend); fits whose trend has converged finish on per-level sums."""
+        y, t, t2, off = self.y, self.t, self.t2, self.off
+        n = self.n_fits
+        pos = prior > 0
+        py = prior * y
+        k = _Consts(
+            PY=_lsum(py),
+            PYT=_ldot(py, t),
+            Cy=_ldot(prior, self.ylogy).sum(axis=0),
+            PYoff=np.zeros(n) if off is None else _ldot(py, off).sum(axis=0),
+        )
+        lp = np.full(prior.shape, _LOG_NIL)
+        np.log(prior, out=lp, where=pos)
+        if off is not None:
+            lp += np.where(pos, off, 0.0)
+        nonempty = pos.any(axis=0)
+        # starting values: mustart = y + 0.1, eta = log(mustart) (R's quasipoisson()$initialize)
+        w0 = prior * self.mu0
+        S, T, U = _lsum(w0), _ldot(w0, t), _ldot(w0, t2)
+        wz0 = prior * self.g0
+        devold = 2.0 * _ldot(prior, self.r0).sum(axis=0)
+        alpha, beta = _solve(S, T, U, _lsum(wz0), _ldot(wz0, t), trend)
+        out = _Out(n, alpha.shape[0], y.shape)
+        out.ok[:] = np.isfinite(beta) & np.all(np.isfinite(alpha), axis=0)
+        out.alpha[:], out.beta[:] = alpha, beta
+        out.Su[:], out.Tu[:], out.Uu[:] = S, T, U
+        park = _Park(n, alpha.shape[0])
+        tabs = self.tmax.max(axis=0)
+        block = max(1, _BLOCK // max(1, y.shape[0] * y.shape[1]))
+        # A block stops once only a few of its fits still iterate row-wise; those stragglers (slow or
+        # ill-conditioned fits) are rerun from the start together, in one last block.
+        stragglers: list[IntArray] = []
+        for lo in range(0, n, block):
+            ids = np.arange(lo, min(n, lo + block))
+            ids = ids[out.ok[ids]]
+            if ids.size:
+                stragglers.append(self._rows(ids, lp, w0, trend, devold, k, tabs, out, park, False))
+        rest = np.concatenate(stragglers) if stragglers else np.zeros(0, dtype=np.intp)
+        if rest.size:
+            self._rows(rest, lp, w0, trend, devold, k, tabs, out, park, True)
+        if park.any():
+            self._levels_tail(k, out, park)
+        return Fit(
+            alpha=np.where(nonempty, out.alpha, 0.0),
+            beta=out.beta,
+            trend=trend.copy(),
+            converged=out.conv & out.ok,
+            ok=out.ok,
+            s0=out.Su,
+            s1=out.Tu,
+            s2=out.Uu,
+            wmu=out.wmu,
+            w=out.wlast,
+            prior=prior,
+            n_ok=pos.sum(axis=(0, 1)).astype(np.float64),
+            rank=nonempty.sum(axis=0) + trend.astype(np.float64),
+        )
+
+    def _rows(
+        self,
+        ids: IntArray,
+        lp: FloatArray,
+        w0: FloatArray,
+        trend: BoolArray,
+        devold: FloatArray,
+        k: _Consts,
+        tabs: FloatArray,
+        out: _Out,
+        park: _Park,
+        last: bool,
+    ) -> IntArray:
+        """IRLS iterations of the fits ``ids`` (a block that fits in cache), row by row.
+
+        Unless ``last``, returns early with the fits still iterating once they are few (to be rerun).
+        """
+        # block-local state; positions in these arrays map to fits `ids`
+        g = _Block(self, ids, lp, w0, trend, devold, k, tabs, out)
+        for it in range(1, MAXIT + 1):
+            S, T, U, dev = g.sums()
+            finite = np.isfinite(dev)
+            conv = finite & (np.abs(dev - g.devold) / (np.abs(dev) + 0.1) < EPSILON)
+            done = g.live & (conv | ~finite | (it == MAXIT))
+            if done.any():
+                d = np.nonzero(done)[0]
+                fi = g.ids[d]
+                out.conv[fi] = conv[d]
+                out.ok[fi] &= finite[d]
+                out.alpha[:, fi], out.beta[fi] = g.a[:, d], g.b[d]
+                out.Su[:, fi], out.Tu[:, fi], out.Uu[:, fi] = g.Su[:, d], g.Tu[:, d], g.Uu[:, d]
+                out.wmu[:, :, fi] = g.e[:, :, d] * g.ea[:, d]
+                out.wlast[:, :, fi] = g.prev_e[:, :, d] * g.prev_ea[:, d]
+                g.live[d] = False
+            n_live = int(g.live.sum())
+            if n_live == 0:
+                return np.zeros(0, dtype=np.intp)
+            if not last and n_live <= _STRAGGLERS * ids.size:
+                return np.asarray(g.ids[g.live])
+            na, nb = _step(g.a, g.b, S, T, U, g.PY, g.PYT, g.trend)
+            bad = g.live & ~(np.isfinite(nb) & np.isfinite(na).all(axis=0))
+            if bad.any():
+                # R: "non-finite coefficients" -- stops without convergence
+                out.ok[g.ids[bad]] = False
+                g.live &= ~bad
+            # Fits whose step moves no fitted value by more than _SWITCH (levels without counts aside: their
+            # intercepts drift towards -inf, one unit per iteration, for as long as R iterates) continue on
+            # per-level sums: their row weights then only scale by exp(change of the level intercept).
+            moved = np.where(g.PY > 0, np.abs(na - g.a), 0.0).max(axis=0)
+            sw = g.live & g.trend & (np.maximum(np.abs(nb - g.b) * g.tabs, moved) <= _SWITCH)
+            if sw.any():
+                x = np.nonzero(sw)[0]
+                fi = g.ids[x]
+                ax, bx, Sx = g.a[:, x], g.b[x], S[:, x]
+                a_next = np.where(Sx > 0, ax + _div(g.PY[:, x], Sx) - 1.0, 0.0)
+                park.add(fi, it + 1, g.e[:, :, x] * g.ea[:, x], ax, bx, a_next, Sx, T[:, x], U[:, x], dev[x])
+                g.live[x] = False
+            g.advance(na, nb, S, T, U, dev)
+        return np.zeros(0, dtype=np.intp)  # pragma: no cover - the loop always returns
+
+    def _levels_tail(self, k: _Consts, out: _Out, park: _Park) -> None:
+        """Finish the parked fits: IRLS steps of the level intercepts with the trend fixed, on per-level sums."""
+        ids = np.concatenate(park.ids)
+        it = np.concatenate(park.its)
+        a0, b, a, bS, bT, bU, dev0 = (np.concatenate(x, axis=-1) for x in zip(*park.parts, strict=True))
+        assert park.base is not None
+        ba = a0  # intercepts at which the base row weights were taken
+        a_prev = a0.copy()
+        Su, Tu, Uu = bS.copy(), bT.copy(), bU.copy()  # sums that produced `a`
+        devold = dev0.copy()
+        PY = k.PY[:, ids]
+        act = np.ones(ids.size, dtype=bool)
+        conv = np.zeros(ids.size, dtype=bool)
+        ok = np.ones(ids.size, dtype=bool)
+        while act.any():
+            f = np.exp(a - ba)
+            S, T, U = bS * f, bT * f, bU * f
+            dev = k.deviance(a, b, S, ids)
+            finite = np.isfinite(dev)
+            c = finite & (np.abs(dev - devold) / (np.abs(dev) + 0.1) < EPSILON)
+            done = act & (c | ~finite | (it >= MAXIT))
+            conv |= done & c
+            ok &= ~(done & ~finite)
+            act &= ~done
+            if not act.any():
+                break
+            na = np.where(S > 0, a + _div(PY, S) - 1.0, 0.0)
+            bad = act & ~np.isfinite(na).all(axis=0)
+            ok &= ~bad
+            act &= ~bad
+            m = act
+            a_prev[:, m], Su[:, m], Tu[:, m], Uu[:, m] = a[:, m], S[:, m], T[:, m], U[:, m]
+            a[:, m] = na[:, m]
+            devold[m] = dev[m]
+            it += 1
+        out.conv[ids] = conv
+        out.ok[ids] &= ok
+        out.alpha[:, ids], out.beta[ids] = a, b
+        out.Su[:, ids], out.Tu[:, ids], out.Uu[:, ids] = Su, Tu, Uu
+        base = park.base[:, :, ids]
+        out.wmu[:, :, ids] = base * np.exp(a - ba)
+        out.wlast[:, :, ids] = base * np.exp(a_prev - ba)
 
 
-def _schur(s0: FloatArray, s1: FloatArray, s2: FloatArray) -> FloatArray:
-    return np.asarray((s2 - _safe_div(s1 * s1, s0)).sum(axis=-1))
+@dataclass
+class _Consts:
+    """Per-fit sums of the data that the IRLS steps and the deviance need."""
 
+    PY: FloatArray  # (L, F) sum(prior * y) per level
+    PYT: FloatArray  # (L, F) sum(prior * y * t) per level
+    Cy: FloatArray  # (F,) sum(prior * y * log y)
+    PYoff: FloatArray  # (F,) sum(prior * y * offset)
 
-def fit(data: GlmData, trend: BoolArray) -> Fit:
-    """Fit ``log(mu) = alpha[level] (+ beta * t) + off`` for every fit; ``trend`` selects the slope per fit."""
-    n_fits, n_lev, n_row = data.y.shape
-    out = _Out(n_fits, n_lev, n_row)
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, n_lev * n_row))
-    for has_trend in (True, False):
-        sel = np.nonzero(trend == has_trend)[0]
-        for lo in range(0, sel.size, chunk):
-            idx = sel[lo : lo + chunk]
-            _fit_chunk(data, idx, has_trend, out)
-    return Fit(
-        alpha=out.alpha,
-        beta=out.beta,
-        trend=trend.copy(),
-        converged=out.converged,
-        ok=out.ok,
-        s0=out.s0,
-        s1=out.s1,
-        s2=out.s2,
-        mu=out.mu,
-        w=out.w,
-        n_ok=out.n_ok,
-        rank=out.rank,
-    )
+    def __post_init__(self) -> None:
+        self.PYsum = self.PY.sum(axis=0)
+        self.PYTsum = self.PYT.sum(axis=0)
+
+    def deviance(self, alpha: FloatArray, beta: FloatArray, S: FloatArray, f: IntArray | slice) -> FloatArray:
+        """``sum(dev.resids)`` when ``mu = exp(eta)`` (unclamped): via ``sum(prior y log mu)``."""
+        ylm = (alpha * self.PY[:, f]).sum(axis=0) + beta * self.PYTsum[f] + self.PYoff[f]
+        return np.asarray(2.0 * (self.Cy[f] - ylm - self.PYsum[f] + S.sum(axis=0)))
 
 
 class _Out:
-    def __init__(self, n_fits: int, n_lev: int, n_row: int) -> None:
-        self.alpha = np.zeros((n_fits, n_lev))
-        self.beta = np.zeros(n_fits)
-        self.converged = np.zeros(n_fits, dtype=bool)
-        self.ok = np.zeros(n_fits, dtype=bool)
-        self.s0 = np.zeros((n_fits, n_lev))
-        self.s1 = np.zeros((n_fits, n_lev))
-        self.s2 = np.zeros((n_fits, n_lev))
-        self.mu = np.zeros((n_fits, n_lev, n_row))
-        self.w = np.zeros((n_fits, n_lev, n_row))
-        self.n_ok = np.zeros(n_fits)
-        self.rank = np.zeros(n_fits)
+    """Results of :meth:`Chunk._fit` for all fits."""
+
+    def __init__(self, n: int, n_lev: int, shape: tuple[int, ...]) -> None:
+        self.alpha = np.zeros((n_lev, n))
+        self.beta = np.zeros(n)
+        self.conv = np.zeros(n, dtype=bool)
+        self.ok = np.zeros(n, dtype=bool)
+        self.Su = np.zeros((n_lev, n))  # weight sums of the last iteration (R's QR)
+        self.Tu = np.zeros((n_lev, n))
+        self.Uu = np.zeros((n_lev, n))
+        self.wmu = np.zeros(shape)
+        self.wlast = np.zeros(shape)
 
 
-def _fit_chunk(data: GlmData, idx: NDArray[np.intp], has_trend: bool, out: _Out) -> None:
-    y = data.y[idx]
-    t = data.t[idx]
-    prior = data.prior[idx]
-    off = None if data.off is None else data.off[idx]
-    n = idx.size
-    pos = prior > 0
-    # -- per-fit constants (R's sums over rows, regrouped) ---------------------------------------------
-    py = prior * y
-    PY = py.sum(axis=-1)
-    PYT = (py * t).sum(axis=-1)
-    ylogy = np.zeros_like(y)
-    np.multiply(y, np.log(y, out=np.zeros_like(y), where=y > 0), out=ylogy, where=y > 0)
-    Cy = (prior * ylogy).sum(axis=(-2, -1))
-    Py = PY.sum(axis=-1)
-    PYoff = np.zeros(n) if off is None else (py * off).sum(axis=(-2, -1))
-    lw = np.full(y.shape, -np.inf)
-    np.log(prior, out=lw, where=pos)
-    if off is not None:
-        lw += off
-    # exp(lw) summed per level: the no-trend working-weight sums are exp(alpha) * Q.
-    Q = np.exp(lw).sum(axis=-1)
-    off_min = np.zeros(Q.shape) if off is None else np.where(pos, off, np.inf).min(axis=-1)
-    tmin = np.where(pos, t, np.inf).min(axis=-1)
-    tmax = np.where(pos, t, -np.inf).max(axis=-1)
-    nonempty: BoolArray = np.asarray(pos.any(axis=-1))
-    n_ok = pos.sum(axis=(-2, -1)).astype(np.float64)
-    rank = nonempty.sum(axis=-1) + (1.0 if has_trend else 0.0)
-    # -- initial values: mustart = y + 0.1, eta = log(mustart) (R's quasipoisson()$initialize) ----------
-    mu0 = y + 0.1
-    w0 = prior * mu0
-    wt0 = w0 * t
-    S, T, U = w0.sum(axis=-1), wt0.sum(axis=-1), (wt0 * t).sum(axis=-1)
-    e0 = np.log(mu0)
-    if off is not None:
-        e0 = e0 - off
-    wz0 = w0 * e0 - prior * 0.1
-    Zs = wz0.sum(axis=-1)
-    ZT = (wz0 * t).sum(axis=-1)
-    r0 = np.zeros_like(y)
-    np.multiply(y, np.log(y / mu0, out=np.zeros_like(y), where=y > 0), out=r0, where=y > 0)
-    devold = 2.0 * (prior * (r0 + 0.1)).sum(axis=(-2, -1))
-    alpha, beta = _solve(S, T, U, Zs, ZT, has_trend)
-    # State of every fit: coefficients of the previous iterate (the one whose weights fed the last solve).
-    alpha_prev = np.zeros_like(alpha)
-    beta_prev = np.zeros_like(beta)
-    from_start = np.ones(n, dtype=bool)  # last solve used the starting weights y + 0.1
-    S_used, T_used, U_used = S, T, U
-    active = np.ones(n, dtype=bool)
-    converged = np.zeros(n, dtype=bool)
-    ok = np.isfinite(beta) & np.isfinite(alpha).all(axis=-1)
-    active &= ok
-    for it in range(1, MAXIT + 1):
-        a = np.nonzero(active)[0]
-        if a.size == 0:
-            break
-        al, be = alpha[a], beta[a]
-        # Lower bound of eta over the rows of each fit: clamping of mu at EPS needs the explicit path.
-        lo_lev = al + off_min[a]
-        if has_trend:
-            lo_lev = lo_lev + np.minimum(be[:, None] * tmin[a], be[:, None] * tmax[a])
-        lo_eta = np.where(nonempty[a], lo_lev, np.inf).min(axis=-1)
-        exact = lo_eta < _LOG_EPS + 1.0
-        Sn = np.zeros((a.size, S.shape[1]))
-        Tn = np.zeros_like(Sn)
-        Un = np.zeros_like(Sn)
-        dev = np.zeros(a.size)
-        fast = np.nonzero(~exact)[0]
-        if fast.size:
-            fa = a[fast]
-            if has_trend:
-                eta = be[fast, None, None] * t[fa]
-                eta += al[fast, :, None]
-                eta += lw[fa]
-                w = np.exp(eta, out=eta)
-                wt = w * t[fa]
-                Sn[fast], Tn[fast] = w.sum(axis=-1), wt.sum(axis=-1)
-                wt *= t[fa]
-                Un[fast] = wt.sum(axis=-1)
-            else:
-                Sn[fast] = np.exp(al[fast]) * Q[fa]
-            # sum(prior * y * log(mu)) = sum_l alpha_l PY_l + beta PYT + PYoff  (mu = exp(eta), not clamped)
-            ylm = (al[fast] * PY[fa]).sum(axis=-1) + be[fast] * PYT[fa].sum(axis=-1) + PYoff[fa]
-            dev[fast] = 2.0 * (Cy[fa] - ylm - Py[fa] + Sn[fast].sum(axis=-1))
-        slow = np.nonzero(exact)[0]
-        if slow.size:
-            sa = a[slow]
-            eta = al[slow, :, None] + be[slow, None, None] * t[sa]
-            if off is not None:
-                eta = eta + off[sa]
-            mu = np.maximum(np.exp(eta), EPS)
-            w = prior[sa] * mu
-            wt = w * t[sa]
-            Sn[slow], Tn[slow], Un[slow] = w.sum(axis=-1), wt.sum(axis=-1), (wt * t[sa]).sum(axis=-1)
-            rr = np.zeros_like(mu)
-            ys = y[sa]
-            np.multiply(ys, np.log(ys / mu, out=np.zeros_like(mu), where=ys > 0), out=rr, where=ys > 0)
-            dev[slow] = 2.0 * (prior[sa] * (rr - (ys - mu))).sum(axis=(-2, -1))
-        finite = np.isfinite(dev)
-        conv = finite & (np.abs(dev - devold[a]) / (np.abs(dev) + 0.1) < EPSILON)
-        last = it == MAXIT
-        done = conv | ~finite | last
-        # Fits that stop now keep the weights of the solve that produced their coefficients.
-        d_idx = a[done]
-        converged[d_idx] = conv[done]
-        ok[a[~finite]] = False
-        active[d_idx] = False
-        cont = np.nonzero(~done)[0]
-        if cont.size == 0:
-            break
-        c = a[cont]
-        # Next IRLS step from the new weights.
-        devold[c] = dev[cont]
-        alpha_prev[c], beta_prev[c] = alpha[c], beta[c]
-        from_start[c] = False
-        Sc, Tc, Uc = Sn[cont], Tn[cont], Un[cont]
-        S_used[c], T_used[c], U_used[c] = Sc, Tc, Uc
-        exact_c = exact[cont]
-        na, nb = _step(alpha[c], beta[c], Sc, Tc, Uc, PY[c], PYT[c], has_trend)
-        if exact_c.any():
-            # Explicit working responses where mu may be clamped (z = eta - off + (y - mu) / mu).
-            ec = np.nonzero(exact_c)[0]
-            ci = c[ec]
-            eta_n = alpha[ci][:, :, None] + beta[ci][:, None, None] * t[ci]
-            mu = np.maximum(np.exp(eta_n if off is None else eta_n + off[ci]), EPS)
-            wz = prior[ci] * (mu * eta_n + (y[ci] - mu))
-            Zs_e, ZT_e = wz.sum(axis=-1), (wz * t[ci]).sum(axis=-1)
-            ea, eb = _solve(Sc[ec], Tc[ec], Uc[ec], Zs_e, ZT_e, has_trend)
-            na[ec], nb[ec] = ea, eb
-        bad = ~(np.isfinite(nb) & np.isfinite(na).all(axis=-1))
-        if bad.any():
-            # R: "non-finite coefficients", stops without convergence.
-            ok[c[bad]] = False
-            active[c[bad]] = False
-        alpha[c], beta[c] = na, nb
-    # -- final rows: fitted means and the working weights of the last iteration -------------------------
-    eta = alpha[:, :, None] + beta[:, None, None] * t
-    if off is not None:
-        eta += off
-    mu = np.where(pos, np.maximum(np.exp(eta), EPS), 0.0)
-    eta_p = alpha_prev[:, :, None] + beta_prev[:, None, None] * t
-    if off is not None:
-        eta_p += off
-    mu_p = np.where(from_start[:, None, None], mu0, np.maximum(np.exp(eta_p), EPS))
-    w = np.where(pos, prior * mu_p, 0.0)
-    out.alpha[idx] = np.where(nonempty, alpha, 0.0)
-    out.beta[idx] = beta
-    out.converged[idx] = converged & ok
-    out.ok[idx] = ok
-    out.s0[idx], out.s1[idx], out.s2[idx] = S_used, T_used, U_used
-    out.mu[idx] = mu
-    out.w[idx] = w
-    out.n_ok[idx] = n_ok
-    out.rank[idx] = rank
+class _Park:
+    """Fits that continue on per-level sums (trend converged): their state when they switched."""
+
+    def __init__(self, n: int, n_lev: int) -> None:
+        self.n, self.n_lev = n, n_lev
+        self.ids: list[IntArray] = []
+        self.parts: list[tuple[FloatArray, ...]] = []
+        self.its: list[IntArray] = []
+        self.base: FloatArray | None = None
+
+    def any(self) -> bool:
+        return bool(self.ids)
+
+    def add(
+        self,
+        fi: IntArray,
+        it_next: int,
+        w: FloatArray,
+        alpha: FloatArray,
+        beta: FloatArray,
+        alpha_next: FloatArray,
+        S: FloatArray,
+        T: FloatArray,
+        U: FloatArray,
+        dev: FloatArray,
+    ) -> None:
+        """``w`` are the row weights at ``(alpha, beta)``, whose sums ``S, T, U`` gave ``alpha_next``."""
+        if self.base is None:
+            self.base = np.zeros((*w.shape[:2], self.n))
+        self.base[:, :, fi] = w
+        self.ids.append(fi)
+        self.its.append(np.full(fi.size, it_next))
+        self.parts.append((alpha, beta, alpha_next, S, T, U, dev))
+
+
+class _Block:
+    """Row arrays and state of a block of fits iterating row-wise (compacted as fits leave).
+
+    The weights ``prior * mu`` are kept as ``e * ea``: ``e = exp(beta t + log prior + off)``
+    per row and ``ea = exp(alpha)`` per level, so that the level intercepts cost no row pass.
+    """
+
+    def __init__(
+        self,
+        c: Chunk,
+        ids: IntArray,
+        lp: FloatArray,
+        w0: FloatArray,
+        trend: BoolArray,
+        devold: FloatArray,
+        k: _Consts,
+        tabs: FloatArray,
+        out: _Out,
+    ) -> None:
+        contiguous = ids.size == ids[-1] - ids[0] + 1
+        sel: IntArray | slice = slice(int(ids[0]), int(ids[-1]) + 1) if contiguous else ids
+        self.ids = ids
+        self.lp, self.t, self.t2 = lp[:, :, sel], c.t[:, :, sel], c.t2[:, :, sel]
+        self.prev_e = w0[:, :, sel]  # weights of the starting values; this buffer is reused afterwards
+        self.prev_ea = np.ones((lp.shape[1], ids.size))
+        self.e = np.empty(self.prev_e.shape)
+        self.ea = np.ones_like(self.prev_ea)
+        self.live = np.ones(ids.size, dtype=bool)
+        self.a, self.b = out.alpha[:, ids], out.beta[ids]
+        self.Su, self.Tu, self.Uu = out.Su[:, ids], out.Tu[:, ids], out.Uu[:, ids]
+        self.devold = devold[ids]
+        self.trend = trend[ids]
+        self.k = k
+        self.PY, self.PYT = k.PY[:, ids], k.PYT[:, ids]
+        self.tabs = tabs[ids]
+
+    def sums(self) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Weight sums and deviance at the current coefficients."""
+        a, b = self.a, self.b
+        e = self.e
+        np.multiply(self.t, b, out=e)
+        e += self.lp
+        np.exp(e, out=e)
+        ea = np.exp(a)
+        self.ea = ea
+        S = _lsum(e)
+        S *= ea
+        T = _ldot(e, self.t)
+        T *= ea
+        U = _ldot(e, self.t2)
+        U *= ea
+        return S, T, U, self.k.deviance(a, b, S, self.ids)
+
+    def advance(
+        self, na: FloatArray, nb: FloatArray, S: FloatArray, T: FloatArray, U: FloatArray, dev: FloatArray
+    ) -> None:
+        """Move to the next iterate; drop the fits that left once they are many."""
+        self.Su, self.Tu, self.Uu, self.devold = S, T, U, dev
+        self.a, self.b = na, nb
+        self.prev_e, self.prev_ea, self.e = self.e, self.ea, self.prev_e
+        if self.live.sum() < _COMPACT * self.live.size:
+            keep = np.nonzero(self.live)[0]
+            for name in ("lp", "t", "t2", "prev_e"):
+                setattr(self, name, getattr(self, name)[:, :, keep])
+            self.e = np.empty(self.prev_e.shape)
+            for name in ("prev_ea", "a", "Su", "Tu", "Uu", "PY", "PYT"):
+                setattr(self, name, getattr(self, name)[:, keep])
+            for name in ("b", "devold", "trend", "tabs", "ids", "live"):
+                setattr(self, name, getattr(self, name)[keep])
 
 
 def _solve(
-    S: FloatArray, T: FloatArray, U: FloatArray, Zs: FloatArray, ZT: FloatArray, has_trend: bool
+    S: FloatArray, T: FloatArray, U: FloatArray, Zs: FloatArray, ZT: FloatArray, trend: BoolArray
 ) -> tuple[FloatArray, FloatArray]:
     """Weighted least squares of z on (levels, t) from the per-level sums."""
-    if has_trend:
-        d = _schur(S, T, U)
-        beta = (ZT - _safe_div(T * Zs, S)).sum(axis=-1) / d
-        alpha = _safe_div(Zs - beta[:, None] * T, S)
-    else:
-        beta = np.zeros(S.shape[0])
-        alpha = _safe_div(Zs, S)
-    alpha = np.where(S > 0, alpha, 0.0)
+    d = (U - _div(T * T, S)).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.where(trend, (ZT - _div(T * Zs, S)).sum(axis=0) / d, 0.0)
+    alpha = np.where(S > 0, _div(Zs - beta * T, S), 0.0)
     return alpha, beta
 
 
@@ -308,7 +561,7 @@ def _step(
     U: FloatArray,
     PY: FloatArray,
     PYT: FloatArray,
-    has_trend: bool,
+    trend: BoolArray,
 ) -> tuple[FloatArray, FloatArray]:
     """One IRLS step as an increment (mu = exp(eta) unclamped, so z's sums follow from the weights' sums).
 
@@ -317,30 +570,45 @@ def _step(
     ``sum_l w t z = alpha_l T_l + beta U_l + PYT_l - T_l``; the least-squares
     solution is then the Newton increment below.
     """
-    gy = _safe_div(PY, S)
-    if has_trend:
-        tbar = _safe_div(T, S)
-        d = _schur(S, T, U)
-        delta = (PYT - T * gy).sum(axis=-1) / d
-        new_alpha = alpha + gy - 1.0 - delta[:, None] * tbar
-        new_beta = beta + delta
-    else:
-        new_alpha = alpha + gy - 1.0
-        new_beta = beta
-    new_alpha = np.where(S > 0, new_alpha, 0.0)
-    return new_alpha, new_beta
+    gy = _div(PY, S)
+    tbar = _div(T, S)
+    d = (U - T * tbar).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.where(trend, (PYT - T * gy).sum(axis=0) / d, 0.0)
+    new_alpha = np.where(S > 0, alpha + gy - 1.0 - delta * tbar, 0.0)
+    return new_alpha, beta + delta
 
 
-def take(data: GlmData, idx: NDArray[np.intp]) -> GlmData:
-    """The fits ``idx`` of ``data``."""
-    return GlmData(y=data.y[idx], t=data.t[idx], prior=data.prior[idx], off=None if data.off is None else data.off[idx])
+_FIELDS_F = ("beta", "trend", "converged", "ok", "n_ok", "rank")
+_FIELDS_LF = ("alpha", "s0", "s1", "s2")
+_FIELDS_MLF = ("wmu", "w", "prior")
 
 
-def replace(base: Fit, idx: NDArray[np.intp], other: Fit) -> Fit:
-    """``base`` with the fits ``idx`` replaced by the fits of ``other`` (in order)."""
-    fields = {}
-    for name in ("alpha", "beta", "trend", "converged", "ok", "s0", "s1", "s2", "mu", "w", "n_ok", "rank"):
-        arr = getattr(base, name).copy()
-        arr[idx] = getattr(other, name)
-        fields[name] = arr
-    return Fit(**fields)
+def _take_fit(f: Fit, idx: IntArray) -> Fit:
+    kw: dict[str, NDArray[np.generic]] = {k: getattr(f, k)[idx] for k in _FIELDS_F}
+    kw.update({k: getattr(f, k)[:, idx] for k in _FIELDS_LF})
+    kw.update({k: getattr(f, k)[:, :, idx] for k in _FIELDS_MLF})
+    return Fit(**kw)  # type: ignore[arg-type]
+
+
+def _combine(parts: list[IntArray], fits: list[Fit], n: int) -> Fit:
+    """Fits ``fits[i]`` placed at positions ``parts[i]`` of ``n`` fits."""
+    kw: dict[str, NDArray[np.generic]] = {}
+    for k in _FIELDS_F + _FIELDS_LF + _FIELDS_MLF:
+        first = getattr(fits[0], k)
+        arr = np.zeros((*first.shape[:-1], n), dtype=first.dtype)
+        for i, f in zip(parts, fits, strict=True):
+            arr[..., i] = getattr(f, k)
+        kw[k] = arr
+    return Fit(**kw)  # type: ignore[arg-type]
+
+
+def take(f: Fit, idx: IntArray) -> Fit:
+    """The fits ``idx`` of ``f``."""
+    return _take_fit(f, idx)
+
+
+def replace(base: Fit, idx: IntArray, other: Fit) -> Fit:
+    """``base`` with the fits ``idx`` replaced by ``other`` (in order)."""
+    rest = np.setdiff1d(np.arange(base.beta.size), idx)
+    return _combine([rest, idx], [_take_fit(base, rest), other], base.beta.size)

@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,7 +103,8 @@ __all__ = [
 METHOD = "farrington-flexible"
 Powertrans = Literal["none", "1/2", "2/3"]
 ThresholdMethod = Literal["delta", "nbPlugin", "muan"]
-_BATCH_ELEMENTS = 1 << 21  # rows x fits processed at once (bounds memory)
+_T = TypeVar("_T", bound=np.generic)
+_CHUNK_ELEMENTS = 1 << 17  # rows x levels x fits processed at once (arrays stay in cache)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def farrington_flexible(
 # ----------------------------------------------------------------------------------------------------
 @dataclass
 class _Model:
-    """The model ``fitFun`` returns, for a set of fits."""
+    """The model ``fitFun`` returns, for the fits of a chunk."""
 
     fit: _glm.Fit
     null: NDArray[np.bool_]  # R's fitFun returned NULL (or a case where R errors)
@@ -224,82 +225,97 @@ class _Model:
     disp: FloatArray  # dispersion summary.glm reports for the returned model (used by predict's se.fit)
 
 
-def _pearson(f: _glm.Fit, y: FloatArray, weights: FloatArray) -> FloatArray:
-    """``sum(weights * ((y - mu) / mu)^2) / df`` over rows with positive weight (``summary.glm``)."""
-    res = np.zeros_like(y)
-    np.divide(y - f.mu, f.mu, out=res, where=f.mu > 0)
-    chi2 = (np.where(weights > 0, weights, 0.0) * res * res).sum(axis=(-2, -1))
+def _pearson(f: _glm.Fit, r: FloatArray, weights: FloatArray) -> FloatArray:
+    """``sum(weights * r^2) / df`` for working residuals ``r`` (``summary.glm``'s dispersion)."""
+    chi2 = np.einsum("mlf,mlf,mlf->f", weights, r, r)
     df = f.df_residual
-    return np.where(df > 0, chi2 / np.where(df > 0, df, 1.0), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(df > 0, chi2 / df, np.nan)
 
 
 def _hat(f: _glm.Fit, t: FloatArray) -> FloatArray:
     """Hat values of the last IRLS iteration, ``w * x' (X'WX)^-1 x``; R sets those above 1 - 10 eps to 1."""
-    inv_s0 = np.zeros_like(f.s0)
-    np.divide(1.0, f.s0, out=inv_s0, where=f.s0 > 0)
-    lev = inv_s0[:, :, None] * np.ones_like(t)
-    if f.trend.any():
-        tbar = f.s1 * inv_s0
-        d = f.d
-        inv_d = np.where(f.trend, 1.0 / np.where(d != 0, d, np.nan), 0.0)
-        dt = t - tbar[:, :, None]
-        lev = lev + dt * dt * inv_d[:, None, None]
-    h = f.w * lev
-    return np.where(h > 1.0 - 10.0 * np.finfo(np.float64).eps, 1.0, h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_s0 = np.where(f.s0 > 0, 1.0 / f.s0, 0.0)
+        if f.trend.any():
+            dt = t - f.s1 * inv_s0
+            dt *= dt
+            dt *= np.where(f.trend, 1.0 / f.d, 0.0)
+            dt += inv_s0
+        else:
+            dt = np.broadcast_to(inv_s0, t.shape)
+        h = f.w * dt
+    h[h > 1.0 - 10.0 * np.finfo(np.float64).eps] = 1.0
+    return h
 
 
-def anscombe_residuals(f: _glm.Fit, data: _glm.GlmData, phi: FloatArray) -> FloatArray:
+def anscombe_residuals(f: _glm.Fit, chunk: _glm.Chunk, phi: FloatArray) -> FloatArray:
     """Anscombe residuals scaled as surveillance's ``anscombe.residuals(m, phi)``.
 
     ``3/2 (y^(2/3) mu^(-1/6) - mu^(1/2)) / sqrt(phi (1 - h))`` with the hat values
-    ``h`` of the fit; 0 in padding.
+    ``h`` of the fit; 0 in padding.  Arrays are ``(rows, levels, fits)``.
     """
-    valid = data.prior > 0
-    mu = np.where(valid, f.mu, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = 1.5 * (np.cbrt(data.y) ** 2 * mu ** (-1.0 / 6.0) - np.sqrt(mu))
-        s = a / np.sqrt(np.asarray(phi)[:, None, None] * (1.0 - _hat(f, data.t)))
-    return np.where(valid, s, 0.0)
+        mu = np.where(chunk.valid, f.wmu / f.prior, 1.0)
+        rmu = np.sqrt(mu)
+        a = np.cbrt(chunk.y)
+        a *= a
+        a /= np.cbrt(rmu)
+        a -= rmu
+        a *= 1.5
+        den = 1.0 - _hat(f, chunk.t)
+        den *= phi
+        a /= np.sqrt(den)
+    return np.where(chunk.valid, a, 0.0)
 
 
 def assign_weights(s: FloatArray, threshold: float, valid: NDArray[np.bool_]) -> FloatArray:
-    """surveillance's ``algo.farrington.assign.weights`` over the last two axes (rows with ``valid``).
+    """surveillance's ``algo.farrington.assign.weights`` per fit (last axis) over rows with ``valid``.
 
     ``omega = gamma * s^-2`` where ``s > threshold`` else ``gamma``, with ``gamma``
     making the weights sum to the number of observations; ``NaN`` for a fit
     with a ``NaN`` residual (R cannot continue).
     """
-    big = s > threshold
+    axes = tuple(range(s.ndim - 1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(valid, np.where(big, s**-2.0, 1.0), 0.0)
-        gamma = valid.sum(axis=(-2, -1)) / factor.sum(axis=(-2, -1))
-    bad = (np.isnan(s) & valid).any(axis=(-2, -1)) | ~np.isfinite(gamma)
-    omega = np.asarray(gamma)[..., None, None] * factor
-    return np.where(bad[..., None, None], np.nan, omega)
+        factor = s * s
+        np.divide(1.0, factor, out=factor)
+        factor = np.where(s > threshold, factor, 1.0)
+        factor *= valid
+        gamma = valid.sum(axis=axes) / factor.sum(axis=axes)
+        bad = (np.isnan(s) & valid).any(axis=axes) | ~np.isfinite(gamma)
+        factor *= gamma
+    if bad.any():
+        factor[..., bad] = np.nan
+    return factor
 
 
-def _fit_fun(data: _glm.GlmData, trend: bool, control: FarringtonFlexibleControl) -> _Model:
-    """R's ``algo.farrington.fitGLM.flexible`` for every fit of ``data``."""
-    n_fits = data.y.shape[0]
-    valid = data.prior > 0
-    f = _glm.fit(data, np.full(n_fits, trend))
+def _fit_fun(chunk: _glm.Chunk, trend: bool, control: FarringtonFlexibleControl) -> _Model:
+    """R's ``algo.farrington.fitGLM.flexible`` for every fit of ``chunk``."""
+    n_fits = chunk.n_fits
+    f = chunk.fit(None, np.full(n_fits, trend))
     if trend:
         failed = np.nonzero(~f.converged)[0]
         if failed.size:
-            f = _glm.replace(f, failed, _glm.fit(_glm.take(data, failed), np.zeros(failed.size, dtype=bool)))
+            sub = chunk.take(failed).fit(None, np.zeros(failed.size, dtype=bool))
+            f = _glm.replace(f, failed, sub)
     null = ~(f.converged & f.ok)
-    phi = np.maximum(_pearson(f, data.y, f.w), 1.0)
+    r = f.residuals(chunk.y)
+    phi = np.maximum(_pearson(f, r, f.w), 1.0)
     if not control.reweight:
-        return _Model(fit=f, null=null, phi=phi, disp=_pearson(f, data.y, f.w))
-    s = anscombe_residuals(f, data, phi)
-    omega = assign_weights(s, control.weights_threshold, valid)
-    null |= np.isnan(omega).any(axis=(-2, -1))
-    omega = np.where(np.isnan(omega), 0.0, omega)
-    g = _glm.fit(_glm.GlmData(y=data.y, t=data.t, prior=omega, off=data.off), f.trend)
+        return _Model(fit=f, null=null, phi=phi, disp=_pearson(f, r, f.w))
+    s = anscombe_residuals(f, chunk, phi)
+    omega = assign_weights(s, control.weights_threshold, chunk.valid)
+    bad = np.isnan(omega).any(axis=(0, 1))
+    null |= bad
+    if bad.any():
+        omega[:, :, bad] = np.where(chunk.valid[:, :, bad], 1.0, 0.0)
+    g = chunk.fit(omega, f.trend)
     null |= ~g.ok
-    phi = np.maximum(_pearson(g, data.y, g.w), 1.0)
+    r = g.residuals(chunk.y)
+    phi = np.maximum(_pearson(g, r, g.w), 1.0)
     # surveillance overwrites model$weights with omega, so summary.glm/predict.glm use sum(omega * r^2) / df.
-    return _Model(fit=g, null=null, phi=phi, disp=_pearson(g, data.y, omega))
+    return _Model(fit=g, null=null, phi=phi, disp=_pearson(g, r, omega))
 
 
 def _merge(base: _Model, idx: NDArray[np.intp], other: _Model) -> _Model:
@@ -315,16 +331,16 @@ def _merge(base: _Model, idx: NDArray[np.intp], other: _Model) -> _Model:
 def _predict(model: _Model, lp: NDArray[np.intp], t0: FloatArray, off0: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Linear predictor and its standard error at the evaluated period (level ``lp``, time ``t0``)."""
     f = model.fit
-    rows = np.arange(lp.size)
+    cols = np.arange(lp.size)
     lpc = np.maximum(lp, 0)
-    s0 = f.s0[rows, lpc]
-    s1 = f.s1[rows, lpc]
-    eta0 = f.alpha[rows, lpc] + f.beta * t0 + off0
+    s0 = f.s0[lpc, cols]
+    s1 = f.s1[lpc, cols]
+    eta0 = f.alpha[lpc, cols] + f.beta * t0 + off0
     with np.errstate(divide="ignore", invalid="ignore"):
         v0 = 1.0 / s0
         dt = t0 - s1 / s0
         v0 = np.where(f.trend, v0 + dt * dt / f.d, v0)
-    se = np.sqrt(model.disp * v0)
+        se = np.sqrt(model.disp * v0)
     bad = lp < 0
     return np.where(bad, np.nan, eta0), np.where(bad, np.nan, se)
 
@@ -342,88 +358,99 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
         no_periods=control.no_periods,
         past_weeks_not_included=control.past_excluded,
     )
-    out = {name: np.full((n_e, n_s), np.nan) for name in ("expected", "upper", "score", "pvalue", "phi", "beta")}
-    alarm = np.zeros((n_e, n_s), dtype=bool)
-    trend_used = np.zeros((n_e, n_s), dtype=bool)
-    per_k = n_s * design.rows.shape[1] * design.rows.shape[2]
-    step = max(1, _BATCH_ELEMENTS // max(1, per_k))
+    n_fits = n_e * n_s  # fit f evaluates period idx[f // n_s] of series f % n_s
+    out = {name: np.full(n_fits, np.nan) for name in ("expected", "upper", "score", "pvalue", "phi", "beta")}
+    alarm = np.zeros(n_fits, dtype=bool)
+    trend_used = np.zeros(n_fits, dtype=bool)
+    _, n_l, n_m = design.rows.shape
+    step = max(1, _CHUNK_ELEMENTS // (n_l * n_m))
+    counts_t = np.ascontiguousarray(panel.counts.T)  # (T, S)
+    lpop_t = None
+    if control.population_offset and panel.population is not None:
+        lpop_t = np.ascontiguousarray(np.log(panel.population).T)
+    cases, periods = control.limit54
+    csum = np.concatenate([np.zeros((1, n_s)), np.cumsum(counts_t, axis=0)], axis=0)
+    recent = csum[idx + 1] - csum[np.maximum(idx - periods + 1, 0)]  # (K, S)
+    enough_all = (recent >= cases).reshape(-1)
     with np.errstate(all="ignore"):
-        for lo in range(0, n_e, step):
-            sl = slice(lo, min(n_e, lo + step))
-            _run_batch(panel, control, design, sl, out, alarm, trend_used)
-    observed = panel.counts[:, idx]
+        for lo in range(0, n_fits, step):
+            fits = np.arange(lo, min(n_fits, lo + step))
+            kk, ss = np.divmod(fits, n_s)
+            res = _run_chunk(control, design, kk, ss, counts_t, lpop_t, idx)
+            enough = enough_all[fits]
+            ok = ~res.null
+            out["upper"][fits] = np.where(ok & enough, res.upper, np.nan)
+            out["expected"][fits] = np.where(ok & enough & ~np.isnan(res.upper), res.expected, np.nan)
+            score = np.where(ok, res.score, np.nan)
+            out["score"][fits] = score
+            out["pvalue"][fits] = np.where(ok, res.pvalue, np.nan)
+            out["phi"][fits] = np.where(ok, res.phi, np.nan)
+            used = ok & res.trend
+            out["beta"][fits] = np.where(used, res.beta, np.nan)
+            trend_used[fits] = used
+            alarm[fits] = ok & enough & (score > 1.0) & (res.y_now != 0)
+
+    def mat(a: NDArray[_T]) -> NDArray[_T]:
+        return np.ascontiguousarray(a.reshape(n_e, n_s).T)
+
     return DetectionResult(
         method=METHOD,
         names=panel.names,
         dates=panel.dates[idx],
-        observed=observed.copy(),
-        expected=out["expected"].T.copy(),
-        upperbound=out["upper"].T.copy(),
-        alarm=alarm.T.copy(),
-        score=out["score"].T.copy(),
-        pvalue=out["pvalue"].T.copy(),
-        extra={
-            "trend": trend_used.T.copy(),
-            "phi": out["phi"].T.copy(),
-            "trend_coefficient": out["beta"].T.copy(),
-        },
+        observed=panel.counts[:, idx].copy(),
+        expected=mat(out["expected"]),
+        upperbound=mat(out["upper"]),
+        alarm=mat(alarm),
+        score=mat(out["score"]),
+        pvalue=mat(out["pvalue"]),
+        extra={"trend": mat(trend_used), "phi": mat(out["phi"]), "trend_coefficient": mat(out["beta"])},
     )
 
 
-def _run_batch(
-    panel: Panel,
+def _run_chunk(
     control: FarringtonFlexibleControl,
     design: Design,
-    sl: slice,
-    out: dict[str, FloatArray],
-    alarm: NDArray[np.bool_],
-    trend_used: NDArray[np.bool_],
-) -> None:
-    ks = design.ks[sl]
-    rows, valid, t = design.rows[sl], design.valid[sl], design.t[sl]
-    n_k, n_l, n_m = rows.shape
-    n_s = panel.n_series
-    shape = (n_k, n_s, n_l, n_m)
-    counts = panel.counts
-    y = np.where(valid[:, None], counts[:, rows].transpose(1, 0, 2, 3), 0.0).reshape(-1, n_l, n_m)
-    prior = np.broadcast_to(valid[:, None], shape).reshape(-1, n_l, n_m).astype(np.float64)
-    tt = np.broadcast_to(t[:, None], shape).reshape(-1, n_l, n_m).copy()
-    off: FloatArray | None = None
-    off0 = np.zeros(n_k * n_s)
-    if control.population_offset and panel.population is not None:
-        lpop = np.log(panel.population)
-        off = np.where(valid[:, None], lpop[:, rows].transpose(1, 0, 2, 3), 0.0).reshape(-1, n_l, n_m)
-        off0 = lpop[:, ks].T.reshape(-1)
-    data = _glm.GlmData(y=y, t=tt, prior=prior, off=off)
-    n_fits = y.shape[0]
-    lp = np.repeat(design.level_p[sl], n_s)
-    t0 = np.repeat(design.t0[sl], n_s)
-    y_now = counts[:, ks].T.reshape(-1)
-    max_y = y.max(axis=(-2, -1))
+    kk: NDArray[np.intp],
+    ss: NDArray[np.intp],
+    counts_t: FloatArray,
+    lpop_t: FloatArray | None,
+    idx: NDArray[np.intp],
+) -> _ChunkResult:
+    """All of farringtonFlexible for the fits ``(kk, ss)`` (evaluated period index, series)."""
+    rows = design.rows[kk].transpose(2, 1, 0)  # (M, L, F)
+    valid = np.ascontiguousarray(design.valid[kk].transpose(2, 1, 0))
+    t = np.ascontiguousarray(design.t[kk].transpose(2, 1, 0))
+    y = np.where(valid, counts_t[rows, ss], 0.0)
+    off = None
+    off0 = np.zeros(kk.size)
+    if lpop_t is not None:
+        off = np.where(valid, lpop_t[rows, ss], 0.0)
+        off0 = lpop_t[idx[kk], ss]
+    chunk = _glm.Chunk(y, t, valid, off)
+    lp = design.level_p[kk]
+    t0 = design.t0[kk]
+    y_now = counts_t[idx[kk], ss]
+    max_y = y.max(axis=(0, 1))
 
-    do_trend = np.zeros(n_fits, dtype=bool)
+    do_trend = np.zeros(kk.size, dtype=bool)
     if control.trend and control.b >= 3:
-        model = _fit_fun(data, True, control)
+        model = _fit_fun(chunk, True, control)
         f = model.fit
         cand = f.trend & ~model.null
         eta0, _ = _predict(model, lp, t0, off0)
         mu0 = np.maximum(np.exp(eta0), _glm.EPS)
         no_extrapolation = mu0 <= max_y
-        from scipy import special
-
         t_stat = f.beta / np.sqrt(model.disp / f.d)
-        df = f.df_residual
-        pval = 2.0 * special.stdtr(df, -np.abs(t_stat))
-        significant = pval < control.p_threshold_trend
+        significant = _trend_significant(t_stat, f.df_residual, control.p_threshold_trend)
         # R stops on an NA trend decision; we report NaN for those fits.
-        undecided = cand & (np.isnan(pval) | np.isnan(mu0))
+        undecided = cand & (np.isnan(significant) | np.isnan(mu0))
         model.null |= undecided
-        do_trend = cand & ~undecided & significant & no_extrapolation
+        do_trend = cand & ~undecided & (significant == 1.0) & no_extrapolation
         refit = np.nonzero(cand & ~undecided & ~do_trend)[0]
         if refit.size:
-            model = _merge(model, refit, _fit_fun(_glm.take(data, refit), False, control))
+            model = _merge(model, refit, _fit_fun(chunk.take(refit), False, control))
     else:
-        model = _fit_fun(data, False, control)
+        model = _fit_fun(chunk, False, control)
     null = model.null | (lp < 0)
 
     eta0, se_eta0 = _predict(model, lp, t0, off0)
@@ -436,22 +463,39 @@ def _run_batch(
             eta0, se_eta0, model.phi, control.alpha, y_now, control.threshold_method
         )
         expected = np.exp(eta0)
-    cases, periods = control.limit54
-    csum = np.concatenate([np.zeros((n_s, 1)), np.cumsum(counts, axis=1)], axis=1)
-    recent = csum[:, ks + 1] - csum[:, np.maximum(ks - periods + 1, 0)]
-    enough = (recent >= cases).T.reshape(-1)
-    ok = ~null
-    upper_out = np.where(ok & enough, upper, np.nan)
-    shp = (n_k, n_s)
-    out["upper"][sl] = upper_out.reshape(shp)
-    out["expected"][sl] = np.where(ok & enough & ~np.isnan(upper), expected, np.nan).reshape(shp)
-    out["score"][sl] = np.where(ok, score, np.nan).reshape(shp)
-    out["pvalue"][sl] = np.where(ok, prob, np.nan).reshape(shp)
-    out["phi"][sl] = np.where(ok, model.phi, np.nan).reshape(shp)
-    used = ok & do_trend
-    out["beta"][sl] = np.where(used, model.fit.beta, np.nan).reshape(shp)
-    trend_used[sl] = used.reshape(shp)
-    alarm[sl] = (ok & enough & (np.where(ok, score, np.nan) > 1.0) & (y_now != 0)).reshape(shp)
+    return _ChunkResult(
+        null=null,
+        upper=upper,
+        expected=expected,
+        score=score,
+        pvalue=prob,
+        phi=model.phi,
+        trend=do_trend,
+        beta=model.fit.beta,
+        y_now=y_now,
+    )
+
+
+@dataclass(frozen=True)
+class _ChunkResult:
+    null: NDArray[np.bool_]
+    upper: FloatArray
+    expected: FloatArray
+    score: FloatArray
+    pvalue: FloatArray
+    phi: FloatArray
+    trend: NDArray[np.bool_]
+    beta: FloatArray
+    y_now: FloatArray
+
+
+def _trend_significant(t_stat: FloatArray, df: FloatArray, threshold: float) -> FloatArray:
+    """``2 * pt(-|t|, df) < threshold`` as 1.0/0.0, ``NaN`` where R's p-value is ``NA``."""
+    from scipy import special
+
+    with np.errstate(invalid="ignore"):
+        p = 2.0 * special.stdtr(df, -np.abs(t_stat))
+    return np.where(np.isnan(p) | ~(df > 0), np.nan, (p < threshold).astype(np.float64))
 
 
 register(
