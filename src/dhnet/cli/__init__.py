@@ -18,6 +18,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from dhnet.cli import demo as _demo  # noqa: F401  (registers demo, totp-code)
     from dhnet.cli import detect as _detect  # noqa: F401  (registers detect, evaluate, simulate)
     from dhnet.cli import notifications as _notifications  # noqa: F401
     from dhnet.cli import platform as _platform  # noqa: F401
