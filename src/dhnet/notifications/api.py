@@ -71,10 +71,27 @@ def list_subscriptions(request: HttpRequest) -> list[SubscriptionOut]:
     return [_out(s) for s in services.list_subscriptions(request_actor(request))]
 
 
+WEBHOOK_DOC = """
+Subscribe yourself to the signals of a disease (or every disease) in an org unit and everything below it, within
+your `surveillance:signal:read` jurisdiction. E-mail goes to your account's address, at once or in the daily
+digest.
+
+**Webhooks** (`notifications:webhook:write`): each notification is a `POST` of a JSON document
+(`"schema": "dhnet.notification/1"`) with the headers `X-Dhnet-Delivery` (the delivery id, the same on every retry),
+`X-Dhnet-Timestamp` (Unix seconds of the attempt) and `X-Dhnet-Signature: sha256=<hex>`, where `<hex>` is the
+HMAC-SHA256 keyed with the subscription's secret (UTF-8) of the timestamp, a `.`, and the raw body:
+`hmac(secret, f"{timestamp}.".encode() + body, sha256)`. Compare in constant time, reject timestamps more than
+5 minutes old, drop repeated delivery ids. Answer 2xx to acknowledge; 429, 5xx and timeouts are retried after about
+1 min, 5 min, 30 min, 2 h and 12 h (with jitter) up to `max_attempts`; other 4xx fail at once. Redirects are not
+followed to another origin. The secret is returned once, here and by `POST .../secret`.
+"""
+
+
 @router.post(
     "/notifications/subscriptions",
     response={201: SubscriptionCreated},
     summary="Subscribe to signals of a disease in an area (webhooks: system integrators; the secret is shown once)",
+    description=WEBHOOK_DOC,
 )
 @requires(READ)
 def create_subscription(request: HttpRequest, payload: SubscriptionIn) -> Status[SubscriptionCreated]:
