@@ -126,7 +126,7 @@ class DetectCommand(click.Command):
             formatter.write_text("Add --method NAME to --help to list that method's options.")
 
 
-@main.command(cls=DetectCommand)
+@main.command(cls=DetectCommand, short_help="Detect aberrations in every series of a CSV or Parquet file.")
 @click.argument("input_path", metavar="INPUT")
 @click.option("--method", required=True, help="Detection method (see Methods below).")
 @click.option("--preset", default=None, help="Apply a preset of the method (e.g. noufaily, farrington) first.")
@@ -568,7 +568,7 @@ def _print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None
         )
 
 
-@main.command()
+@main.command(short_help="Sensitivity, specificity, POD, FPR and delay of alarms (R's algo.quality).")
 @click.argument("input_path", metavar="INPUT")
 @click.option("--alarms", "alarms_path", required=True, metavar="ALARMS", help="Output of dhnet detect.")
 @click.option("--output", "output_path", default=None, metavar="FILE", help="Write the table (CSV, or JSON for .json).")
@@ -633,7 +633,7 @@ def _write_quality(path: str, rows: Sequence[dict[str, Any]]) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(short_help="Simulated series with outbreaks (Noufaily et al. 2013); FPR/POD of methods.")
 @click.option("--output", "output_path", required=True, metavar="FILE", help="Simulated long CSV (or .parquet).")
 @click.option("--seed", default=1, show_default=True, type=int, help="Seed of the random generator.")
 @click.option("--weeks", default=624, show_default=True, type=click.IntRange(min=100), help="Weeks per series.")
