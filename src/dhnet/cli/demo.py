@@ -276,7 +276,7 @@ def load_counts(actor: Any, data: Path, *, subset: bool) -> tuple[int, list[str]
 # --- users --------------------------------------------------------------------------------------------------------
 
 
-def _credentials_file() -> Path:
+def default_credentials_file() -> Path:
     from django.conf import settings
 
     return Path(settings.CONFIG.var_dir) / "demo-credentials.json"
@@ -299,15 +299,14 @@ def _write_credentials(path: Path, users: dict[str, dict[str, str]]) -> None:
     os.replace(tmp, path)
 
 
-def ensure_users(actor: Any) -> list[dict[str, str]]:
-    """One user per role; passwords kept in var/demo-credentials.json; TOTP enrolled for the roles needing it."""
+def ensure_users(actor: Any, path: Path) -> list[dict[str, str]]:
+    """One user per role; passwords kept in ``path``; TOTP enrolled for the roles needing it."""
     import pyotp
 
     from dhnet.accounts import services as accounts
     from dhnet.accounts.models import User
     from dhnet.accounts.roles import MFA_ROLES
 
-    path = _credentials_file()
     stored = _read_credentials(path)
     out = []
     for username, role, orgunit, shows in USERS:
@@ -386,7 +385,13 @@ def _detection_done() -> bool:
     help="Weeks at the end of each disease's data whose alarms become signals.",
 )
 @click.option("--url", default="http://127.0.0.1:8000/", show_default=True, help="Where the platform is served.")
-def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: str) -> None:
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the demo passwords are kept (default: var/demo-credentials.json).",
+)
+def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: str, credentials: Path | None) -> None:
     """Migrate, load the demo country from the real data in data/surveillance/, create one user per role and
     run detection. Idempotent: a second run changes nothing."""
     _django()
@@ -406,7 +411,8 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
         changed, lines = load_counts(actor, data_dir, subset=subset)
         for line in lines:
             _say(line)
-        users = ensure_users(actor)
+        credentials = credentials or default_credentials_file()
+        users = ensure_users(actor, credentials)
         if detect or (detect is None and (changed or not _detection_done())):
             t0 = time.monotonic()
             _say("detection over every alert rule (a minute or two for the full data) ...")
@@ -418,10 +424,10 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
     except ServiceError as exc:
         raise _fail(exc) from None
     _say(f"ready in {time.monotonic() - started:.0f} s")
-    _print_accounts(users, url)
+    _print_accounts(users, url, credentials)
 
 
-def _print_accounts(users: Iterable[dict[str, str]], url: str) -> None:
+def _print_accounts(users: Iterable[dict[str, str]], url: str, credentials: Path) -> None:
     out = sys.stdout
     out.write(f"\nThe demo is ready. Open {url} and sign in as one of these users:\n\n")
     width = max(len(u["username"]) for u in users)
@@ -444,7 +450,7 @@ def _print_accounts(users: Iterable[dict[str, str]], url: str) -> None:
     out.write(
         "\nThe dashboard opens on influenza in its latest week with data (2008); pick measles (Weser-Ems), "
         "hepatitis A (Berlin) or Salmonella Newport (states) in the filters.\n"
-        f"Passwords are kept in {_credentials_file()} (readable by you only).\n"
+        f"Passwords are kept in {credentials} (readable by you only).\n"
     )
     out.flush()
 
