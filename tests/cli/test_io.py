@@ -167,3 +167,12 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_empty_input_gives_no_chunk(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "in.csv", [])
     assert list(SeriesAssembler(CsvSource(str(src))).chunks()) == []
+
+
+@pytest.mark.parametrize("bad", ["x", "-1"])
+def test_blank_lines_are_not_data_rows(tmp_path: Path, bad: str) -> None:
+    """Both the fast path (pyarrow) and the diagnosis (csv module) count data rows the same way."""
+    src = tmp_path / "blank.csv"
+    src.write_text(f"series,period_start,count\n\na,2020-01-06,1\n\n\na,2020-01-13,{bad}\n")
+    with pytest.raises(InputError, match="data row 2, series 'a'"):
+        collect(open_source(str(src)))

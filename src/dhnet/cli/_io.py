@@ -266,7 +266,11 @@ class CsvSource(Source):
             reader = csv.reader(fh)
             header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
             pos = {c: header.index(c) for c in self.columns}
-            for n, row in enumerate(reader, start=1):
+            n = 0
+            for row in reader:
+                if not row:
+                    continue  # blank lines are skipped by the reader and are not data rows
+                n += 1
                 if len(row) != len(header):
                     return InputError(
                         f"expected {len(header)} fields, found {len(row)} (line {reader.line_num})",
