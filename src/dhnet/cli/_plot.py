@@ -112,6 +112,12 @@ figure{margin:1rem 0 1.4rem;border-top:1px solid #ddd;padding-top:.4rem}
 figcaption{font-weight:600;font-size:.95rem}
 figcaption small{font-weight:400;color:#555;margin-left:.5rem}
 svg text{font-size:11px;fill:#444}
+svg .obs{fill:#9db7d5}
+svg .exp{fill:none;stroke:#1f4e8c;stroke-width:1.6}
+svg .ub{fill:none;stroke:#d9822b;stroke-width:1.6;stroke-dasharray:5 3}
+svg .al{fill:#c62828}
+svg .ax{stroke:#888;stroke-width:1}
+svg .grid{stroke:#e5e5e5;stroke-width:1}
 """
 
 _W, _H = 1000, 190
@@ -170,11 +176,6 @@ def series_svg(p: SeriesPlot, week_system: str) -> str:
         return _MT + ph * (1 - min(max(v, 0.0), top) / top)
 
     parts = [f'<svg viewBox="0 0 {_W} {_H}" width="100%" role="img">']
-    parts.append(
-        "<style>.obs{fill:#9db7d5}.exp{fill:none;stroke:#1f4e8c;stroke-width:1.6}"
-        ".ub{fill:none;stroke:#d9822b;stroke-width:1.6;stroke-dasharray:5 3}.al{fill:#c62828}"
-        ".ax{stroke:#888;stroke-width:1}.grid{stroke:#e5e5e5;stroke-width:1}</style>"
-    )
     for k in range(5):
         v = top * k / 4
         y = y_of(v)
