@@ -38,7 +38,7 @@ from dhnet.notifications import content, queue, transports
 from dhnet.notifications import models as m
 from dhnet.notifications.models import SEVERITY_RANK, Channel, Delivery, Frequency, Severity, Subscription
 from dhnet.orgunits.models import OrgUnit
-from dhnet.orgunits.services import require_in_jurisdiction
+from dhnet.orgunits.services import in_jurisdiction, require_in_jurisdiction
 from dhnet.platform.access import Actor, Grant
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
 from dhnet.signals.models import Signal, SignalEvent
@@ -373,8 +373,6 @@ def list_deliveries(actor: Actor, *, subscription_id: int | None = None, limit: 
 
 def form_choices(actor: Actor) -> tuple[list[OrgUnit], list[Disease]]:
     """Org units (within the signal-read jurisdiction) and active diseases to subscribe to, for the page's form."""
-    from dhnet.orgunits.services import in_jurisdiction
-
     units = list(in_jurisdiction(OrgUnit.objects.defer("geometry"), actor, READ).order_by("path")[:2000])
     diseases = list(Disease.objects.filter(active=True).order_by("name"))
     return units, diseases
