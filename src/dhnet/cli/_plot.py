@@ -262,7 +262,8 @@ def render_png(collector: AlarmPlotCollector, *, title: str, meta: Sequence[str]
     shown = collector.selected()
     cols = 2 if len(shown) > 4 else 1
     rows = max(1, math.ceil(len(shown) / cols))
-    fig = Figure(figsize=(7 * cols, 2.1 * rows + 1.2), dpi=100)
+    height = 2.1 * rows + 0.9
+    fig = Figure(figsize=(7 * cols, height), dpi=100)
     FigureCanvasAgg(fig)
     note = f"{collector.n_series} series, {collector.n_alarms} alarms"
     if collector.n_series > len(shown):
@@ -284,7 +285,7 @@ def render_png(collector: AlarmPlotCollector, *, title: str, meta: Sequence[str]
         ax.tick_params(labelsize=7)
         if k == 0:
             ax.legend(fontsize=6, loc="upper left")
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.9 / (2.1 * rows + 1.2)))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / height))
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
