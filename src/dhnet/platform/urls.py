@@ -6,8 +6,7 @@ from dhnet.platform import views
 from dhnet.platform.api import api
 
 urlpatterns = [
-    path("", include("dhnet.dashboard.home_urls")),  # the dashboard is home for surveillance users
-    path("", include(([path("", views.home, name="home")], "platform"))),
+    path("", include("dhnet.dashboard.home_urls")),  # platform:home: the dashboard for surveillance users
     path("accounts/", include("dhnet.accounts.urls")),
     path("orgunits/", include("dhnet.orgunits.urls")),
     path("audit/", include("dhnet.audit.urls")),
