@@ -1,0 +1,117 @@
+"""Browser tests: Debian's chromium driven by Playwright against ``dhnet serve`` in a subprocess.
+
+The server runs on 127.0.0.1 on a free port, on its own SQLite database in a temporary folder, loaded with
+``dhnet demo --subset``. Chromium is Debian's (``/usr/bin/chromium``; ``bin/e2e`` installs it when missing): the
+tests never download a browser (no ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DHNET = [sys.executable, "-c", "from dhnet.cli import main; main()"]
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict[str, str]
+    users: dict[str, dict[str, str]]
+
+    def dhnet(self, *args: str) -> str:
+        done = subprocess.run([*DHNET, *args], env=self.env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed: run bin/e2e (it installs it)")
+    home = tmp_path_factory.mktemp("e2e")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DHNET_", "DATABASE_URL", "DJANGO_"))},
+        "DHNET_DATA_DIR": str(home),
+        "DATABASE_URL": f"sqlite:///{home / 'e2e.sqlite3'}",
+    }
+    credentials = home / "credentials.json"
+    done = subprocess.run(
+        [*DHNET, "demo", "--subset", "--credentials", str(credentials)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    port = _free_port()
+    log = (home / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [*DHNET, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "4"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"dhnet serve did not start: {(home / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        users = json.loads(credentials.read_text())["users"]
+        yield Server(url, env, users)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: Server) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
