@@ -1,7 +1,5 @@
 """``/api/v1/diseases``: the disease catalogue and alert rules (thin handlers over :mod:`dhnet.diseases.services`)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest

@@ -4,8 +4,6 @@ DHIS2-compatible ``dataValueSets`` import (also served at ``/api/dataValueSets``
 Thin handlers over :mod:`dhnet.reporting.services` and :mod:`dhnet.reporting.dhis2`.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any
 

@@ -27,6 +27,7 @@ Counts: ``imported`` (new), ``updated`` (changed), ``ignored`` (unchanged, or le
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -35,7 +36,7 @@ import json
 import uuid
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -64,6 +65,10 @@ from dhnet.reporting.periods import PeriodError, monday_of, parse_week, period_s
 
 CASES = "cases"
 DEATHS = "deaths"
+MEASURES = frozenset(Measure.values)
+#: SQLite page cache (KiB) while writing a batch: a big transaction then seldom spills pages (and syncs the journal)
+#: before its commit. Restored afterwards.
+SQLITE_CACHE_KIB = 256 * 1024
 
 WRITE = "surveillance:report:write"
 READ = "surveillance:report:read"
@@ -125,8 +130,9 @@ class RowError:
     forbidden: bool = False
 
     def __str__(self) -> str:
-        where = f"{self.ref}, " if self.ref else ""
-        return f"{where}field {self.field}: {self.message}" if self.field else f"{where}{self.message}".rstrip(", ")
+        if self.field:
+            return f"{self.ref}, field {self.field}: {self.message}" if self.ref else f"{self.field}: {self.message}"
+        return f"{self.ref}: {self.message}" if self.ref else self.message
 
 
 class BatchRejected(ServiceError):
@@ -318,13 +324,20 @@ def _parse_value(raw: Any) -> int | None:
 
 
 class _Problems:
+    """The problems of a batch: each told once (a CSV line gives a cases and a deaths row with the same period)."""
+
     def __init__(self, initial: Iterable[RowError]) -> None:
         self.kept: list[RowError] = []
         self.total = 0
+        self.seen: set[tuple[str, str, str]] = set()
         for error in initial:
             self.add(error)
 
     def add(self, error: RowError) -> None:
+        key = (error.ref, error.field, error.message)
+        if error.ref and key in self.seen:
+            return
+        self.seen.add(key)
         self.total += 1
         if len(self.kept) < MAX_ERRORS:
             self.kept.append(error)
@@ -428,7 +441,7 @@ def ingest(
                 RowError(row.ref, names["disease"], f"disease {row.disease!r} is not active", row.disease, row.index)
             )
             ok = False
-        if row.measure not in Measure.values:
+        if row.measure not in MEASURES:
             problems.add(
                 RowError(
                     row.ref,
@@ -451,7 +464,8 @@ def ingest(
                 try:
                     parsed = period_start(row.period, unit_kind)  # type: ignore[arg-type]
                     if parsed > current:
-                        parsed = f"{parsed.isoformat()} is in the future"
+                        shown = week_label(parsed) if unit_kind == "week" else f"{parsed:%Y-%m}"
+                        parsed = f"{shown} has not started yet"
                 except PeriodError as exc:
                     parsed = str(exc)
                 periods[cache_key] = parsed
@@ -503,7 +517,8 @@ def ingest(
     if not cells:
         return result
     try:
-        return _store(actor, result, cells, strategy, weekly, dry_run, progress)
+        with _write_cache():
+            return _store(actor, result, cells, strategy, weekly, dry_run, progress)
     except IntegrityError:
         # The same payload committed meanwhile by a concurrent request (unique source + checksum).
         prior = ImportBatch.objects.filter(source=source, checksum=payload_checksum).first()
@@ -513,18 +528,50 @@ def ingest(
 
 
 def _existing(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int, int]]:
-    """Stored counts of the cells: key -> (id, value). Reads by (disease, period) sets and org-unit chunks."""
+    """Stored counts of the cells: key -> (id, value). Reads by (disease, period) sets and org-unit chunks, with
+    plain SQL (no model instances: a batch may hold hundreds of thousands of cells)."""
     diseases = sorted({k[0] for k, _ in cells})
     periods = sorted({k[2] for k, _ in cells})
     units = sorted({k[1] for k, _ in cells})
+    meta = CountValue._meta
+    table = connection.ops.quote_name(meta.db_table)
+    col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
+    dates = {connection.ops.adapt_datefield_value(p): p for p in periods}
+    in_diseases = ", ".join(["%s"] * len(diseases))
+    in_periods = ", ".join(["%s"] * len(dates))
     found: dict[_Key, tuple[int, int]] = {}
-    for i in range(0, len(units), IN_CHUNK):
-        qs = CountValue.objects.filter(
-            disease_id__in=diseases, period_start__in=periods, orgunit_id__in=units[i : i + IN_CHUNK]
-        ).values_list("id", "disease_id", "orgunit_id", "period_start", "measure", "value")
-        for pk, disease, unit, start, measure, value in qs.iterator(chunk_size=10_000):
-            found[(disease, unit, start, measure)] = (pk, value)
+    with connection.cursor() as cursor:
+        for i in range(0, len(units), IN_CHUNK):
+            chunk = units[i : i + IN_CHUNK]
+            in_units = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT {col['id']}, {col['disease']}, {col['orgunit']}, {col['period_start']}, {col['measure']}, "
+                f"{col['value']} FROM {table} WHERE {col['disease']} IN ({in_diseases}) "
+                f"AND {col['period_start']} IN ({in_periods}) AND {col['orgunit']} IN ({in_units})",
+                [*diseases, *dates, *chunk],
+            )
+            while batch := cursor.fetchmany(10_000):
+                for pk, disease, unit, start, measure, value in batch:
+                    day = dates[start] if isinstance(start, str) else start
+                    found[(disease, unit, day, measure)] = (pk, value)
     return found
+
+
+@contextlib.contextmanager
+def _write_cache() -> Iterator[None]:
+    """On SQLite, a large page cache for the duration of a batch's transaction."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def _store(
@@ -729,7 +776,7 @@ def parse_csv(text: str) -> tuple[list[Row], list[RowError]]:
     (``2024-01-29``, ``2024-W05``); ``cases`` is required, ``deaths`` optional (an empty cell stores nothing).
     """
     errors: list[RowError] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     try:
         header = next(reader)
     except StopIteration:
