@@ -127,18 +127,33 @@ def _pattern(offsets: tuple[int, ...], w: int, p: int) -> tuple[IntArray, IntArr
 class Design:
     """Shared design of the fits of all series at the evaluated periods of one batch.
 
-    ``rows``/``t``/``valid`` have shape ``(K, L, M)``: ``K`` evaluated periods,
-    ``L`` factor levels (in increasing order, as R's factor), ``M`` the largest
-    number of rows of a level; padding has ``valid`` False.
+    ``rows``/``t``/``valid`` have shape ``(K, V, M)``: ``K`` evaluated periods,
+    ``V`` "virtual levels" of at most ``M`` rows each; padding has ``valid`` False.
+    The factor levels (R's, in increasing order) are split into virtual levels of
+    about equal size so that little of the array is padding; ``lmap[v]`` is the
+    factor level of virtual level ``v`` (non-decreasing).
     """
 
     ks: IntArray  # (K,) evaluated rows
-    rows: IntArray  # (K, L, M) panel rows of the observations
-    t: FloatArray  # (K, L, M) wtime
-    valid: NDArray[np.bool_]  # (K, L, M)
+    rows: IntArray  # (K, V, M) panel rows of the observations
+    t: FloatArray  # (K, V, M) wtime
+    valid: NDArray[np.bool_]  # (K, V, M)
+    lmap: IntArray  # (V,) factor level of each virtual level
     t0: FloatArray  # (K,) wtime of the evaluated period
-    level_p: IntArray  # (K,) index of the level used for prediction (the reference-window level)
-    n_levels: IntArray  # (K,) number of non-empty levels (R's factor levels)
+    level_p: IntArray  # (K,) factor level used for prediction (the reference-window level), -1 if absent
+    n_levels: IntArray  # (K,) number of non-empty factor levels (R's factor levels)
+
+
+def _split_size(sizes: list[int]) -> int:
+    """Rows per virtual level minimising padded slots plus two slots per virtual level (its per-level work)."""
+    top = max(max(sizes), 1)
+    best, best_cost = top, None
+    for m in range(1, top + 1):
+        n_virtual = sum(max(1, -(-s // m)) for s in sizes)
+        cost = n_virtual * m + 2 * n_virtual
+        if best_cost is None or cost < best_cost:
+            best, best_cost = m, cost
+    return best
 
 
 def build_designs(
@@ -174,35 +189,42 @@ def build_designs(
         )
     step_days = float((dates[1] - dates[0]).astype(np.int64)) if dates.shape[0] > 1 else 1.0
     day_num = dates.astype(np.int64).astype(np.float64)
-    per_k: list[tuple[list[IntArray], int]] = []
+    per_k: list[tuple[dict[int, IntArray], int]] = []
     for j, k in enumerate(ks.tolist()):
         offsets = tuple(int(k - r) for r in rows[j, 1:])
         rel, lev = _pattern(offsets, w, no_periods)
         absr = rel + k
         keep = (absr >= 0) & (rel < -past_weeks_not_included)
         absr, lev = absr[keep], lev[keep]
-        levels = np.unique(lev)
-        groups = [absr[lev == v] for v in levels]
-        hit = np.nonzero(levels == no_periods)[0]
-        per_k.append((groups, int(hit[0]) if hit.size else -1))
-    n_k = len(per_k)
-    n_lev = max(len(g) for g, _ in per_k)
-    m_max = max(max((len(x) for x in g), default=0) for g, _ in per_k)
-    m_max = max(m_max, 1)
-    out_rows = np.zeros((n_k, n_lev, m_max), dtype=np.intp)
-    valid = np.zeros((n_k, n_lev, m_max), dtype=bool)
-    t = np.zeros((n_k, n_lev, m_max))
+        groups = {int(v): absr[lev == v] for v in np.unique(lev)}
+        per_k.append((groups, int(ks[j])))
+    values = sorted({v for g, _ in per_k for v in g})
+    level_of = {v: i for i, v in enumerate(values)}
+    sizes = [max(g[v].size if v in g else 0 for g, _ in per_k) for v in values]
+    m_rows = _split_size(sizes) if sizes else 1
+    n_virtual = [max(1, -(-sz // m_rows)) for sz in sizes]
+    first_virtual = np.concatenate([[0], np.cumsum(n_virtual)]).astype(np.intp)
+    lmap = np.repeat(np.arange(len(values), dtype=np.intp), n_virtual)
+    n_k, n_v = len(per_k), int(first_virtual[-1]) if values else 1
+    out_rows = np.zeros((n_k, n_v, m_rows), dtype=np.intp)
+    valid = np.zeros((n_k, n_v, m_rows), dtype=bool)
+    t = np.zeros((n_k, n_v, m_rows))
     t0 = np.zeros(n_k)
-    level_p = np.zeros(n_k, dtype=np.intp)
+    level_p = np.full(n_k, -1, dtype=np.intp)
     n_levels = np.zeros(n_k, dtype=np.intp)
-    for j, (groups, lp) in enumerate(per_k):
-        first_row = min(int(g[0]) for g in groups) if groups else int(ks[j])
-        origin = day_num[first_row]
-        for li, g in enumerate(groups):
-            out_rows[j, li, : g.size] = g
-            valid[j, li, : g.size] = True
-            t[j, li, : g.size] = (day_num[g] - origin) / step_days
-        t0[j] = (day_num[ks[j]] - origin) / step_days
-        level_p[j] = lp
+    for j, (groups, k) in enumerate(per_k):
+        origin = day_num[min(int(g[0]) for g in groups.values())] if groups else day_num[k]
+        for v, g in groups.items():
+            li = level_of[v]
+            for part in range(n_virtual[li]):
+                seg = g[part * m_rows : (part + 1) * m_rows]
+                vi = first_virtual[li] + part
+                out_rows[j, vi, : seg.size] = seg
+                valid[j, vi, : seg.size] = True
+                t[j, vi, : seg.size] = (day_num[seg] - origin) / step_days
+        t0[j] = (day_num[k] - origin) / step_days
+        level_p[j] = level_of[no_periods] if no_periods in groups else -1
         n_levels[j] = len(groups)
-    return Design(ks=ks, rows=out_rows, t=t, valid=valid, t0=t0, level_p=level_p, n_levels=n_levels)
+    if not values:
+        lmap = np.zeros(1, dtype=np.intp)
+    return Design(ks=ks, rows=out_rows, t=t, valid=valid, lmap=lmap, t0=t0, level_p=level_p, n_levels=n_levels)

@@ -123,10 +123,12 @@ class Chunk:
     prior weights 1 or reweighted).
     """
 
-    def __init__(self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None) -> None:
-        self._init(y, t, valid, off)
+    def __init__(
+        self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None, lmap: IntArray | None = None
+    ) -> None:
+        self._init(y, t, valid, off, lmap)
         self.t2 = t * t
-        self.nonempty: BoolArray = np.asarray(valid.any(axis=0))
+        self.nonempty: BoolArray = self.agg(valid.any(axis=0).astype(np.float64)) > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             self.log_mu0 = np.log(y + 0.1)
             ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
@@ -136,14 +138,31 @@ class Chunk:
         self.r0 = ylogy - y * self.log_mu0 + 0.1
         lm = self.log_mu0 if off is None else self.log_mu0 - off
         self.g0 = self.mu0 * lm - 0.1
-        self.tmax = np.where(valid, np.abs(t), 0.0).max(axis=0)
+        tmax = np.where(valid, np.abs(t), 0.0).max(axis=0)
+        self.tmax = tmax if self.lmap is None else np.maximum.reduceat(tmax, self.starts, axis=0)
 
-    def _init(self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None) -> None:
+    def _init(
+        self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None, lmap: IntArray | None
+    ) -> None:
         self.y = y
         self.t = t
         self.valid = valid
         self.off = off
         self.n_fits = y.shape[2]
+        # Levels may be split into several "virtual levels" (second axis) of about equal size: lmap[v] is
+        # the level of virtual level v (non-decreasing); None when the second axis is the levels.
+        if lmap is not None and np.array_equal(lmap, np.arange(y.shape[1])):
+            lmap = None
+        self.lmap = lmap
+        self.starts = None if lmap is None else np.searchsorted(lmap, np.arange(int(lmap[-1]) + 1)).astype(np.intp)
+
+    def agg(self, a: FloatArray) -> FloatArray:
+        """Per virtual level ``(V, F)`` -> per level ``(L, F)`` (sum)."""
+        return a if self.starts is None else np.asarray(np.add.reduceat(a, self.starts, axis=0))
+
+    def expand(self, a: FloatArray) -> FloatArray:
+        """Per level ``(L, F)`` -> per virtual level ``(V, F)``."""
+        return a if self.lmap is None else np.asarray(a[self.lmap])
 
     # ------------------------------------------------------------------------------------------------
     def fit(self, prior: FloatArray | None, trend: BoolArray) -> Fit:
@@ -166,6 +185,7 @@ class Chunk:
             self.t[:, :, idx],
             self.valid[:, :, idx],
             None if self.off is None else self.off[:, :, idx],
+            self.lmap,
         )
         for name in ("t2", "log_mu0", "ylogy", "mu0", "r0", "g0"):
             setattr(sub, name, getattr(self, name)[:, :, idx])
@@ -183,16 +203,16 @@ class Chunk:
             lp += np.where(pos, self.off, 0.0)
         py = prior * self.y
         k = _Consts(
-            PY=_lsum(py),
+            PY=self.agg(_lsum(py)),
             PYT=np.zeros(self.nonempty.shape),
             Cy=_ldot(prior, self.ylogy).sum(axis=0),
             PYoff=np.zeros(n) if self.off is None else _ldot(py, self.off).sum(axis=0),
         )
-        Q = _lsum(np.exp(lp))
-        nonempty: BoolArray = np.asarray(pos.any(axis=0))
+        Q = self.agg(_lsum(np.exp(lp)))
+        nonempty: BoolArray = self.agg(pos.any(axis=0).astype(np.float64)) > 0
         w0 = prior * self.mu0
-        S = _lsum(w0)
-        alpha = np.where(S > 0, _div(_lsum(prior * self.g0), S), 0.0)
+        S = self.agg(_lsum(w0))
+        alpha = np.where(S > 0, _div(self.agg(_lsum(prior * self.g0)), S), 0.0)
         devold = 2.0 * _ldot(prior, self.r0).sum(axis=0)
         alpha_prev = alpha.copy()
         from_start = np.ones(n, dtype=bool)
@@ -221,8 +241,8 @@ class Chunk:
             S_used = np.where(act, Sn, S_used)
             from_start &= ~act
             alpha = np.where(act, na, alpha)
-        wmu = np.where(pos, np.exp(alpha + lp), 0.0)
-        wlast = np.where(pos, np.where(from_start, w0, np.exp(alpha_prev + lp)), 0.0)
+        wmu = np.where(pos, np.exp(self.expand(alpha) + lp), 0.0)
+        wlast = np.where(pos, np.where(from_start, w0, np.exp(self.expand(alpha_prev) + lp)), 0.0)
         return Fit(
             alpha=np.where(nonempty, alpha, 0.0),
             beta=np.zeros(n),
@@ -246,8 +266,8 @@ class Chunk:
         pos = prior > 0
         py = prior * y
         k = _Consts(
-            PY=_lsum(py),
-            PYT=_ldot(py, t),
+            PY=self.agg(_lsum(py)),
+            PYT=self.agg(_ldot(py, t)),
             Cy=_ldot(prior, self.ylogy).sum(axis=0),
             PYoff=np.zeros(n) if off is None else _ldot(py, off).sum(axis=0),
         )
@@ -255,13 +275,13 @@ class Chunk:
         np.log(prior, out=lp, where=pos)
         if off is not None:
             lp += np.where(pos, off, 0.0)
-        nonempty = pos.any(axis=0)
+        nonempty = self.agg(pos.any(axis=0).astype(np.float64)) > 0
         # starting values: mustart = y + 0.1, eta = log(mustart) (R's quasipoisson()$initialize)
         w0 = prior * self.mu0
-        S, T, U = _lsum(w0), _ldot(w0, t), _ldot(w0, t2)
+        S, T, U = self.agg(_lsum(w0)), self.agg(_ldot(w0, t)), self.agg(_ldot(w0, t2))
         wz0 = prior * self.g0
         devold = 2.0 * _ldot(prior, self.r0).sum(axis=0)
-        alpha, beta = _solve(S, T, U, _lsum(wz0), _ldot(wz0, t), trend)
+        alpha, beta = _solve(S, T, U, self.agg(_lsum(wz0)), self.agg(_ldot(wz0, t)), trend)
         out = _Out(n, alpha.shape[0], y.shape)
         out.ok[:] = np.isfinite(beta) & np.all(np.isfinite(alpha), axis=0)
         out.alpha[:], out.beta[:] = alpha, beta
@@ -366,40 +386,48 @@ class Chunk:
         assert park.base is not None
         ba = a0  # intercepts at which the base row weights were taken
         a_prev = a0.copy()
-        Su, Tu, Uu = bS.copy(), bT.copy(), bU.copy()  # sums that produced `a`
-        devold = dev0.copy()
+        devold = dev0
         PY = k.PY[:, ids]
-        act = np.ones(ids.size, dtype=bool)
+        const = k.Cy[ids] - b * k.PYTsum[ids] - k.PYoff[ids] - k.PYsum[ids]
+        done_at = np.zeros(ids.size, dtype=bool)
         conv = np.zeros(ids.size, dtype=bool)
         ok = np.ones(ids.size, dtype=bool)
-        while act.any():
-            f = np.exp(a - ba)
-            S, T, U = bS * f, bT * f, bU * f
-            dev = k.deviance(a, b, S, ids)
+        a_fin, ap_fin = a.copy(), a_prev.copy()
+        # All fits keep stepping (cheap per-level arrays); each one's result is recorded when it stops.
+        while True:
+            S = bS * np.exp(a - ba)
+            dev = 2.0 * (const - (a * PY).sum(axis=0) + S.sum(axis=0))
             finite = np.isfinite(dev)
-            c = finite & (np.abs(dev - devold) / (np.abs(dev) + 0.1) < EPSILON)
-            done = act & (c | ~finite | (it >= MAXIT))
-            conv |= done & c
-            ok &= ~(done & ~finite)
-            act &= ~done
-            if not act.any():
-                break
-            na = np.where(S > 0, a + _div(PY, S) - 1.0, 0.0)
-            bad = act & ~np.isfinite(na).all(axis=0)
-            ok &= ~bad
-            act &= ~bad
-            m = act
-            a_prev[:, m], Su[:, m], Tu[:, m], Uu[:, m] = a[:, m], S[:, m], T[:, m], U[:, m]
-            a[:, m] = na[:, m]
-            devold[m] = dev[m]
+            c = finite & (np.abs(dev - devold) < EPSILON * (np.abs(dev) + 0.1))
+            stop = ~done_at & (c | ~finite | (it >= MAXIT))
+            if stop.any():
+                a_fin[:, stop], ap_fin[:, stop] = a[:, stop], a_prev[:, stop]
+                conv |= stop & c
+                ok &= ~(stop & ~finite)
+                done_at |= stop
+                if done_at.all():
+                    break
+            na = a + _div(PY, S)
+            na -= 1.0
+            bad = ~done_at & ~np.isfinite(na).all(axis=0)
+            if bad.any():
+                a_fin[:, bad], ap_fin[:, bad] = a[:, bad], a_prev[:, bad]
+                ok &= ~bad
+                done_at |= bad
+                if done_at.all():
+                    break
+            a_prev, a, devold = a, na, dev
             it += 1
+        a, a_prev = a_fin, ap_fin
+        f = np.exp(a_prev - ba)
+        Su, Tu, Uu = bS * f, bT * f, bU * f  # sums that produced `a`
         out.conv[ids] = conv
         out.ok[ids] &= ok
         out.alpha[:, ids], out.beta[ids] = a, b
         out.Su[:, ids], out.Tu[:, ids], out.Uu[:, ids] = Su, Tu, Uu
         base = park.base[:, :, ids]
-        out.wmu[:, :, ids] = base * np.exp(a - ba)
-        out.wlast[:, :, ids] = base * np.exp(a_prev - ba)
+        out.wmu[:, :, ids] = base * self.expand(np.exp(a - ba))
+        out.wlast[:, :, ids] = base * self.expand(np.exp(a_prev - ba))
 
 
 @dataclass
@@ -493,6 +521,7 @@ class _Block:
         contiguous = ids.size == ids[-1] - ids[0] + 1
         sel: IntArray | slice = slice(int(ids[0]), int(ids[-1]) + 1) if contiguous else ids
         self.ids = ids
+        self.c = c
         self.lp, self.t, self.t2 = lp[:, :, sel], c.t[:, :, sel], c.t2[:, :, sel]
         self.prev_e = w0[:, :, sel]  # weights of the starting values; this buffer is reused afterwards
         self.prev_ea = np.ones((lp.shape[1], ids.size))
@@ -514,7 +543,8 @@ class _Block:
         np.multiply(self.t, b, out=e)
         e += self.lp
         np.exp(e, out=e)
-        ea = np.exp(a)
+        c = self.c
+        ea = c.expand(np.exp(a))  # per virtual level
         self.ea = ea
         S = _lsum(e)
         S *= ea
@@ -522,6 +552,7 @@ class _Block:
         T *= ea
         U = _ldot(e, self.t2)
         U *= ea
+        S, T, U = c.agg(S), c.agg(T), c.agg(U)
         return S, T, U, self.k.deviance(a, b, S, self.ids)
 
     def advance(
@@ -609,6 +640,11 @@ def take(f: Fit, idx: IntArray) -> Fit:
 
 
 def replace(base: Fit, idx: IntArray, other: Fit) -> Fit:
-    """``base`` with the fits ``idx`` replaced by ``other`` (in order)."""
-    rest = np.setdiff1d(np.arange(base.beta.size), idx)
-    return _combine([rest, idx], [_take_fit(base, rest), other], base.beta.size)
+    """``base`` with the fits ``idx`` replaced by ``other`` (in order), updated in place and returned."""
+    for k in _FIELDS_F:
+        getattr(base, k)[idx] = getattr(other, k)
+    for k in _FIELDS_LF:
+        getattr(base, k)[:, idx] = getattr(other, k)
+    for k in _FIELDS_MLF:
+        getattr(base, k)[:, :, idx] = getattr(other, k)
+    return base

@@ -233,17 +233,18 @@ def _pearson(f: _glm.Fit, r: FloatArray, weights: FloatArray) -> FloatArray:
         return np.where(df > 0, chi2 / df, np.nan)
 
 
-def _hat(f: _glm.Fit, t: FloatArray) -> FloatArray:
+def _hat(f: _glm.Fit, chunk: _glm.Chunk) -> FloatArray:
     """Hat values of the last IRLS iteration, ``w * x' (X'WX)^-1 x``; R sets those above 1 - 10 eps to 1."""
+    t = chunk.t
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_s0 = np.where(f.s0 > 0, 1.0 / f.s0, 0.0)
         if f.trend.any():
-            dt = t - f.s1 * inv_s0
+            dt = t - chunk.expand(f.s1 * inv_s0)
             dt *= dt
             dt *= np.where(f.trend, 1.0 / f.d, 0.0)
-            dt += inv_s0
+            dt += chunk.expand(inv_s0)
         else:
-            dt = np.broadcast_to(inv_s0, t.shape)
+            dt = np.broadcast_to(chunk.expand(inv_s0), t.shape)
         h = f.w * dt
     h[h > 1.0 - 10.0 * np.finfo(np.float64).eps] = 1.0
     return h
@@ -263,7 +264,7 @@ def anscombe_residuals(f: _glm.Fit, chunk: _glm.Chunk, phi: FloatArray) -> Float
         a /= np.cbrt(rmu)
         a -= rmu
         a *= 1.5
-        den = 1.0 - _hat(f, chunk.t)
+        den = 1.0 - _hat(f, chunk)
         den *= phi
         a /= np.sqrt(den)
     return np.where(chunk.valid, a, 0.0)
@@ -426,7 +427,7 @@ def _run_chunk(
     if lpop_t is not None:
         off = np.where(valid, lpop_t[rows, ss], 0.0)
         off0 = lpop_t[idx[kk], ss]
-    chunk = _glm.Chunk(y, t, valid, off)
+    chunk = _glm.Chunk(y, t, valid, off, design.lmap)
     lp = design.level_p[kk]
     t0 = design.t0[kk]
     y_now = counts_t[idx[kk], ss]
