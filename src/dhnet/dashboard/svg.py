@@ -581,7 +581,7 @@ def curve_svg(
     The x axis is labelled with ISO weeks (``2008-W05``), at most about eight labels; the y axis with rounded
     ticks. ``show_detection=False`` draws the counts only (for actors who may not see detection outputs).
     """
-    left, right, top_pad, bottom = 44, 8, 18, 34
+    left, right, top_pad, bottom = 50, 10, 20, 36
     plot_w = width - left - right
     plot_h = height - top_pad - bottom
     n = len(points)
@@ -600,7 +600,7 @@ def curve_svg(
         f'<svg class="curve" viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title)}" '
         'xmlns="http://www.w3.org/2000/svg">',
         f"<title>{esc(title)}</title>",
-        "<style>.curve text{font:11px system-ui,sans-serif;fill:#5b6670}.curve .g{stroke:#e6eaed}"
+        "<style>.curve text{font:13px system-ui,sans-serif;fill:#5b6670}.curve .g{stroke:#e6eaed}"
         ".curve .b{fill:#6b8fa3}.curve .b.h{fill:#0b5e7a}.curve .b.al{fill:#c0392b}"
         ".curve .e{fill:none;stroke:#1d6fa5;stroke-width:2;stroke-dasharray:5 3}"
         ".curve .u{fill:none;stroke:#b30000;stroke-width:1.5}.curve .m{fill:#b30000}.curve .s{fill:none;"
@@ -669,7 +669,7 @@ def curve_svg(
                 'stroke="#5b6670"/>'
             )
             out.append(
-                f'<text x="{cx:.1f}" y="{top_pad + plot_h + 16}" text-anchor="middle">'
+                f'<text x="{cx:.1f}" y="{top_pad + plot_h + 18}" text-anchor="middle">'
                 f"{iso_week_label(points[i].period_start)}</text>"
             )
     out.append(f'<text x="{left}" y="11">cases per week</text>')
