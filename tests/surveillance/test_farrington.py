@@ -404,6 +404,51 @@ def test_glm_matches_an_explicit_irls() -> None:
                 np.testing.assert_allclose(f.w[:, :, i].T[v], wl, rtol=1e-10)
 
 
+def test_virtual_levels_give_the_same_fits() -> None:
+    """Splitting levels into virtual levels (less padding) changes nothing but the layout."""
+    rng = np.random.default_rng(3)
+    m_rows, n_lev, n_fits = 12, 3, 5
+    y = rng.poisson(4, (m_rows, n_lev, n_fits)).astype(float)
+    y[:, 1, 0] = 0  # a level without counts
+    valid = np.ones_like(y, dtype=bool)
+    valid[9:, 2, :] = False
+    y[~valid] = 0
+    t = np.broadcast_to(np.arange(m_rows * n_lev, dtype=float).reshape(n_lev, m_rows).T[:, :, None], y.shape).copy()
+    prior = np.where(valid, rng.uniform(0.5, 1.5, y.shape), 0.0)
+
+    # split every level into two virtual levels of 6 rows
+    def split(a: np.ndarray) -> np.ndarray:
+        return np.concatenate([a[:6], a[6:]], axis=1)[:, [0, 3, 1, 4, 2, 5], :]
+
+    lmap = np.array([0, 0, 1, 1, 2, 2])
+    whole = _glm.Chunk(y, t, valid, None)
+    parts = _glm.Chunk(split(y), split(t), split(valid), None, lmap)
+    for trend in (True, False):
+        for pr in (None, prior):
+            a = whole.fit(pr, np.full(n_fits, trend))
+            b = parts.fit(None if pr is None else split(pr), np.full(n_fits, trend))
+            np.testing.assert_array_equal(a.converged, b.converged)
+            np.testing.assert_allclose(b.alpha, a.alpha, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(b.beta, a.beta, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(b.s0, a.s0, rtol=1e-12)
+            np.testing.assert_allclose(b.wmu, split(a.wmu), rtol=1e-12, atol=1e-300)
+            np.testing.assert_allclose(b.w, split(a.w), rtol=1e-12, atol=1e-300)
+
+
+def test_design_levels_are_split_with_little_padding() -> None:
+    dates = Frequency.WEEKLY.step(np.datetime64("2001-01-01"), 416)
+    design = build_designs(
+        dates, Frequency.WEEKLY, np.arange(364, 416), b=5, w=3, no_periods=10, past_weeks_not_included=26
+    )
+    assert design.lmap.tolist() == sorted(design.lmap.tolist())
+    assert set(design.lmap.tolist()) == set(range(10))
+    assert design.valid.mean() > 0.8  # one level per row of 35 would be 68% full
+    per_level = np.zeros((design.ks.size, 10), dtype=int)
+    np.add.at(per_level, (slice(None), design.lmap), design.valid.sum(axis=2))
+    assert (per_level[:, 9] == 35).all()  # the reference windows: 5 years x 7 weeks
+    assert (design.level_p == 9).all()
+
+
 def _explicit_irls(y: np.ndarray, x: np.ndarray, prior: np.ndarray, off: np.ndarray) -> tuple[Any, Any, bool]:
     mu = y + 0.1
     eta = np.log(mu)

@@ -136,7 +136,9 @@ cases <- list(
        "2007-01-01", "2007-12-31"),
   case("delta_b1_population_offset_weser_ems", wems, 52, c("03402", "03404", "03457"),
        with_settings(farrington, b = 1, population_offset = TRUE, powertrans = "none"), "2002-01-14", "2002-12-23"),
-  case("noufaily_nonconvergence_influenza", flu, 52, c("9764", "8435"), noufaily, "2008-09-01", "2008-12-15")
+  case("noufaily_nonconvergence_influenza", flu, 52, c("9764", "8435"), noufaily, "2008-09-01", "2008-12-15"),
+  # sparse districts: levels without counts drift to -Inf while strong trends converge (mu near R's clamp)
+  case("noufaily_sparse_trends_influenza", flu, 52, c("9777", "9162", "8425"), noufaily, "2008-04-07", "2008-06-30")
 )
 
 manifest <- character(0)
