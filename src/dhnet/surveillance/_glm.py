@@ -128,18 +128,21 @@ class Chunk:
     ) -> None:
         self._init(y, t, valid, off, lmap)
         self.t2 = t * t
-        self.nonempty: BoolArray = self.agg(valid.any(axis=0).astype(np.float64)) > 0
+        self.nonempty: BoolArray = self.agg(np.asarray(valid.any(axis=0), dtype=np.float64)) > 0
+        # Row quantities of the starting values mu = y + 0.1 (0 in padding): y log y, mu, dev.resids / 2 and
+        # weight times working response, all before prior weights.
         with np.errstate(divide="ignore", invalid="ignore"):
-            self.log_mu0 = np.log(y + 0.1)
-            ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
-        self.ylogy = ylogy
-        self.mu0 = y + 0.1
-        # dev.resids(y, y + 0.1, 1) / 2 and the working response times weight at the start (before prior)
-        self.r0 = ylogy - y * self.log_mu0 + 0.1
-        lm = self.log_mu0 if off is None else self.log_mu0 - off
-        self.g0 = self.mu0 * lm - 0.1
+            log_mu0 = np.log(y + 0.1)
+            self.ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+        self.mu0 = np.where(valid, y + 0.1, 0.0)
+        self.r0 = np.where(valid, self.ylogy - y * log_mu0 + 0.1, 0.0)
+        lm = log_mu0 if off is None else log_mu0 - off
+        self.g0 = np.where(valid, self.mu0 * lm - 0.1, 0.0)
+        # log weights of unit prior weights (and the offset); _LOG_NIL in padding
+        self.lp_unit = np.where(valid, 0.0 if off is None else off, _LOG_NIL)
+        self.unit = valid.astype(np.float64)
         tmax = np.where(valid, np.abs(t), 0.0).max(axis=0)
-        self.tmax = tmax if self.lmap is None else np.maximum.reduceat(tmax, self.starts, axis=0)
+        self.tmax = tmax if self.starts is None else np.maximum.reduceat(tmax, self.starts, axis=0)
 
     def _init(
         self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None, lmap: IntArray | None
@@ -167,14 +170,12 @@ class Chunk:
     # ------------------------------------------------------------------------------------------------
     def fit(self, prior: FloatArray | None, trend: BoolArray) -> Fit:
         """Fit every fit of the chunk; ``prior`` ``(M, L, F)`` (``None``: 1 on valid rows), ``trend`` ``(F,)``."""
-        p = self.valid.astype(np.float64) if prior is None else np.where(self.valid, prior, 0.0)
         with np.errstate(all="ignore"):
-            if trend.all():
-                return self._fit(p, trend)
-            if not trend.any():
-                return self._fit_levels(p)
+            if trend.all() or not trend.any():
+                w = _Weights(self, prior)
+                return self._fit(w, trend) if trend.all() else self._fit_levels(w)
             parts = [np.nonzero(trend)[0], np.nonzero(~trend)[0]]
-            fits = [self.take(i).fit(p[:, :, i], trend[i]) for i in parts]
+            fits = [self.take(i).fit(None if prior is None else prior[:, :, i], trend[i]) for i in parts]
             return _combine(parts, fits, self.n_fits)
 
     def take(self, idx: IntArray) -> Chunk:
@@ -187,33 +188,22 @@ class Chunk:
             None if self.off is None else self.off[:, :, idx],
             self.lmap,
         )
-        for name in ("t2", "log_mu0", "ylogy", "mu0", "r0", "g0"):
+        for name in ("t2", "ylogy", "mu0", "r0", "g0", "lp_unit", "unit"):
             setattr(sub, name, getattr(self, name)[:, :, idx])
         for name in ("nonempty", "tmax"):
             setattr(sub, name, getattr(self, name)[:, idx])
         return sub
 
-    def _fit_levels(self, prior: FloatArray) -> Fit:
+    def _fit_levels(self, wt: _Weights) -> Fit:
         """Fits without trend: the working-weight sums are ``exp(alpha_l) * sum(prior * exp(off))``."""
         n = self.n_fits
-        pos = prior > 0
-        lp = np.full(prior.shape, _LOG_NIL)
-        np.log(prior, out=lp, where=pos)
-        if self.off is not None:
-            lp += np.where(pos, self.off, 0.0)
-        py = prior * self.y
-        k = _Consts(
-            PY=self.agg(_lsum(py)),
-            PYT=np.zeros(self.nonempty.shape),
-            Cy=_ldot(prior, self.ylogy).sum(axis=0),
-            PYoff=np.zeros(n) if self.off is None else _ldot(py, self.off).sum(axis=0),
-        )
+        prior, pos, lp, k = wt.prior, wt.pos, wt.lp, wt.consts(trend=False)
         Q = self.agg(_lsum(np.exp(lp)))
-        nonempty: BoolArray = self.agg(pos.any(axis=0).astype(np.float64)) > 0
-        w0 = prior * self.mu0
+        nonempty = wt.nonempty
+        w0 = wt.w0
         S = self.agg(_lsum(w0))
-        alpha = np.where(S > 0, _div(self.agg(_lsum(prior * self.g0)), S), 0.0)
-        devold = 2.0 * _ldot(prior, self.r0).sum(axis=0)
+        alpha = np.where(S > 0, _div(self.agg(_lsum(wt.wz0)), S), 0.0)
+        devold = wt.devold
         alpha_prev = alpha.copy()
         from_start = np.ones(n, dtype=bool)
         S_used = S.copy()
@@ -255,32 +245,20 @@ class Chunk:
             wmu=wmu,
             w=wlast,
             prior=prior,
-            n_ok=pos.sum(axis=(0, 1)).astype(np.float64),
+            n_ok=wt.n_ok,
             rank=nonempty.sum(axis=0).astype(np.float64),
         )
 
-    def _fit(self, prior: FloatArray, trend: BoolArray) -> Fit:
+    def _fit(self, wt: _Weights, trend: BoolArray) -> Fit:
         """Row-wise IRLS (fits with trend); fits whose trend has converged finish on per-level sums."""
-        y, t, t2, off = self.y, self.t, self.t2, self.off
+        y, t, t2 = self.y, self.t, self.t2
         n = self.n_fits
-        pos = prior > 0
-        py = prior * y
-        k = _Consts(
-            PY=self.agg(_lsum(py)),
-            PYT=self.agg(_ldot(py, t)),
-            Cy=_ldot(prior, self.ylogy).sum(axis=0),
-            PYoff=np.zeros(n) if off is None else _ldot(py, off).sum(axis=0),
-        )
-        lp = np.full(prior.shape, _LOG_NIL)
-        np.log(prior, out=lp, where=pos)
-        if off is not None:
-            lp += np.where(pos, off, 0.0)
-        nonempty = self.agg(pos.any(axis=0).astype(np.float64)) > 0
+        prior, lp, k, nonempty = wt.prior, wt.lp, wt.consts(trend=True), wt.nonempty
         # starting values: mustart = y + 0.1, eta = log(mustart) (R's quasipoisson()$initialize)
-        w0 = prior * self.mu0
+        w0 = wt.w0
         S, T, U = self.agg(_lsum(w0)), self.agg(_ldot(w0, t)), self.agg(_ldot(w0, t2))
-        wz0 = prior * self.g0
-        devold = 2.0 * _ldot(prior, self.r0).sum(axis=0)
+        wz0 = wt.wz0
+        devold = wt.devold
         alpha, beta = _solve(S, T, U, self.agg(_lsum(wz0)), self.agg(_ldot(wz0, t)), trend)
         out = _Out(n, alpha.shape[0], y.shape)
         out.ok[:] = np.isfinite(beta) & np.all(np.isfinite(alpha), axis=0)
@@ -296,10 +274,10 @@ class Chunk:
             ids = np.arange(lo, min(n, lo + block))
             ids = ids[out.ok[ids]]
             if ids.size:
-                stragglers.append(self._rows(ids, lp, w0, trend, devold, k, tabs, out, park, False))
+                stragglers.append(self._rows(ids, lp, w0, trend, devold, k, tabs, out, park, False, wt.shared))
         rest = np.concatenate(stragglers) if stragglers else np.zeros(0, dtype=np.intp)
         if rest.size:
-            self._rows(rest, lp, w0, trend, devold, k, tabs, out, park, True)
+            self._rows(rest, lp, w0, trend, devold, k, tabs, out, park, True, wt.shared)
         if park.any():
             self._levels_tail(k, out, park)
         return Fit(
@@ -314,7 +292,7 @@ class Chunk:
             wmu=out.wmu,
             w=out.wlast,
             prior=prior,
-            n_ok=pos.sum(axis=(0, 1)).astype(np.float64),
+            n_ok=wt.n_ok,
             rank=nonempty.sum(axis=0) + trend.astype(np.float64),
         )
 
@@ -330,13 +308,14 @@ class Chunk:
         out: _Out,
         park: _Park,
         last: bool,
+        shared: bool,
     ) -> IntArray:
         """IRLS iterations of the fits ``ids`` (a block that fits in cache), row by row.
 
         Unless ``last``, returns early with the fits still iterating once they are few (to be rerun).
         """
         # block-local state; positions in these arrays map to fits `ids`
-        g = _Block(self, ids, lp, w0, trend, devold, k, tabs, out)
+        g = _Block(self, ids, lp, w0, trend, devold, k, tabs, out, shared)
         for it in range(1, MAXIT + 1):
             S, T, U, dev = g.sums()
             finite = np.isfinite(dev)
@@ -430,6 +409,45 @@ class Chunk:
         out.wlast[:, :, ids] = base * self.expand(np.exp(a_prev - ba))
 
 
+class _Weights:
+    """Prior weights of a set of fits and the data sums that depend on them (1 on valid rows: ``prior=None``)."""
+
+    def __init__(self, c: Chunk, prior: FloatArray | None) -> None:
+        self.c = c
+        self.shared = prior is None  # arrays below may be the chunk's own: not to be overwritten
+        if prior is None:
+            self.prior = c.unit
+            self.pos = c.valid
+            self.lp = c.lp_unit
+            self.py = c.y
+            self.w0, self.wz0 = c.mu0, c.g0
+            self.devold = 2.0 * c.r0.sum(axis=(0, 1))
+            self.Cy = c.ylogy.sum(axis=(0, 1))
+        else:
+            p = np.where(c.valid, prior, 0.0)
+            self.prior = p
+            self.pos = p > 0
+            self.lp = np.full(p.shape, _LOG_NIL)
+            np.log(p, out=self.lp, where=self.pos)
+            if c.off is not None:
+                self.lp += np.where(self.pos, c.off, 0.0)
+            self.py = p * c.y
+            self.w0, self.wz0 = p * c.mu0, p * c.g0
+            self.devold = 2.0 * _ldot(p, c.r0).sum(axis=0)
+            self.Cy = _ldot(p, c.ylogy).sum(axis=0)
+        self.n_ok = self.pos.sum(axis=(0, 1)).astype(np.float64)
+        self.nonempty: BoolArray = c.agg(np.asarray(self.pos.any(axis=0), dtype=np.float64)) > 0
+
+    def consts(self, trend: bool) -> _Consts:
+        c, py = self.c, self.py
+        return _Consts(
+            PY=c.agg(_lsum(py)),
+            PYT=c.agg(_ldot(py, c.t)) if trend else np.zeros(self.nonempty.shape),
+            Cy=self.Cy,
+            PYoff=np.zeros(c.n_fits) if c.off is None else _ldot(py, c.off).sum(axis=0),
+        )
+
+
 @dataclass
 class _Consts:
     """Per-fit sums of the data that the IRLS steps and the deviance need."""
@@ -517,13 +535,15 @@ class _Block:
         k: _Consts,
         tabs: FloatArray,
         out: _Out,
+        shared: bool,
     ) -> None:
         contiguous = ids.size == ids[-1] - ids[0] + 1
         sel: IntArray | slice = slice(int(ids[0]), int(ids[-1]) + 1) if contiguous else ids
         self.ids = ids
         self.c = c
         self.lp, self.t, self.t2 = lp[:, :, sel], c.t[:, :, sel], c.t2[:, :, sel]
-        self.prev_e = w0[:, :, sel]  # weights of the starting values; this buffer is reused afterwards
+        self.prev_e = w0[:, :, sel]  # weights of the starting values; this buffer is reused afterwards ...
+        self.own_prev = not shared  # ... unless it belongs to the chunk
         self.prev_ea = np.ones((lp.shape[1], ids.size))
         self.e = np.empty(self.prev_e.shape)
         self.ea = np.ones_like(self.prev_ea)
@@ -561,7 +581,9 @@ class _Block:
         """Move to the next iterate; drop the fits that left once they are many."""
         self.Su, self.Tu, self.Uu, self.devold = S, T, U, dev
         self.a, self.b = na, nb
-        self.prev_e, self.prev_ea, self.e = self.e, self.ea, self.prev_e
+        spare = self.prev_e if self.own_prev else np.empty(self.e.shape)
+        self.own_prev = True
+        self.prev_e, self.prev_ea, self.e = self.e, self.ea, spare
         if self.live.sum() < _COMPACT * self.live.size:
             keep = np.nonzero(self.live)[0]
             for name in ("lp", "t", "t2", "prev_e"):
