@@ -6,7 +6,8 @@ fitted values, hat values, dispersion and predictions are the same) and an
 optional common time trend.  Thousands of such fits (every series at every
 evaluated period) run at once on padded arrays laid out ``(rows, levels, fits)``
 -- fits innermost, so that every broadcast and every per-level sum is a
-contiguous, vectorised pass.
+contiguous, vectorised pass; long levels are split into "virtual levels" of
+about equal length to limit the padding.
 
 The iterations are R's (``stats::glm.fit`` with ``quasipoisson(link = "log")``,
 ``glm.control()`` defaults): start at ``mu = y + 0.1``, iteratively reweighted
@@ -83,7 +84,7 @@ def _div(a: FloatArray, b: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class Fit:
-    """Fits of a :class:`Chunk` (``F`` fits, ``L`` levels, ``M`` rows per level)."""
+    """Fits of a :class:`Chunk`: ``F`` fits, ``L`` levels; row arrays ``(M, V, F)`` as the chunk's."""
 
     alpha: FloatArray  # (L, F) level intercepts (0 for empty levels)
     beta: FloatArray  # (F,) trend coefficient (0 without trend)
@@ -93,9 +94,9 @@ class Fit:
     s0: FloatArray  # (L, F) sum of the working weights of the last iteration
     s1: FloatArray  # (L, F) sum of w * t
     s2: FloatArray  # (L, F) sum of w * t^2
-    wmu: FloatArray  # (M, L, F) prior * fitted mean (0 in padding)
-    w: FloatArray  # (M, L, F) working weights of the last iteration (R's model$weights), 0 in padding
-    prior: FloatArray  # (M, L, F) prior weights
+    wmu: FloatArray  # (M, V, F) prior * fitted mean (nil in padding)
+    w: FloatArray  # (M, V, F) working weights of the last iteration (R's model$weights), nil in padding
+    prior: FloatArray  # (M, V, F) prior weights (0 in padding)
     n_ok: FloatArray  # (F,) observations with positive prior weight
     rank: FloatArray  # (F,) number of coefficients
 
@@ -116,11 +117,12 @@ class Fit:
 
 
 class Chunk:
-    """Observations of ``F`` fits laid out ``(M, L, F)``; padding has ``valid`` False.
+    """Observations of ``F`` fits laid out ``(M, V, F)``: ``V`` virtual levels of ``M`` rows.
 
-    ``off`` is the offset (``None`` for none).  Data-only quantities are computed
-    once and shared by every fit of the chunk (with and without trend, with
-    prior weights 1 or reweighted).
+    Padding has ``valid`` False; ``lmap`` maps virtual levels to levels (``None``:
+    one virtual level per level); ``off`` is the offset (``None`` for none).
+    Data-only quantities are computed once and shared by every fit of the chunk
+    (with and without trend, with prior weights 1 or reweighted).
     """
 
     def __init__(
