@@ -35,11 +35,11 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -64,6 +64,7 @@ OPEN_WINDOW_WEEKS = 4
 DEFAULT_WEEKS = 52
 MIN_WEEKS, MAX_WEEKS = 8, 260
 SIGNAL_PAGE_SIZE = 50
+OVERVIEW_SIGNALS = 10
 WEEK = dt.timedelta(weeks=1)
 
 
@@ -150,6 +151,19 @@ def _signal_q(actor: Actor) -> Q | None:
     return jurisdiction_q(actor, SIGNAL_READ, "orgunit__path")
 
 
+def _visible_units(actor: Actor, below: OrgUnit) -> Any:
+    """The ids of the org units in ``below``'s subtree where the actor sees signals, as a subquery.
+
+    Signal and detection queries filter ``orgunit_id IN (subquery)`` rather than joining the org units and
+    matching paths: the database then probes the (disease, org unit, period) index per unit instead of scanning
+    every signal of the disease.
+    """
+    q = jurisdiction_q(actor, SIGNAL_READ, "path")
+    units = OrgUnit.objects.filter(path__startswith=below.path)
+    units = units.none() if q is None else units.filter(q)
+    return Subquery(units.values("pk"))
+
+
 def _record(actor: Actor, action: str, permission: str, detail: dict[str, Any], object_id: str = "") -> None:
     with transaction.atomic():
         audit.record(
@@ -192,13 +206,14 @@ def _cases(area: OrgUnit) -> Any:
 
 
 def disease_options(area: OrgUnit) -> list[DiseaseOption]:
-    """Active diseases, those with data in the area first (latest data first), then the others by name."""
-    options = []
-    for disease in Disease.objects.filter(active=True).order_by("name"):
-        latest = (
-            _cases(area).filter(disease=disease).order_by("-period_start").values_list("period_start", flat=True)[:1]
-        )
-        options.append(DiseaseOption(disease.code, disease.name, latest[0] if latest else None))
+    """Active diseases, those with data in the area first (latest data first), then the others by name.
+
+    One query: the latest week of each disease below the area is a correlated subquery that walks the
+    (disease, period) index backwards and stops at the first row in the area.
+    """
+    latest = _cases(area).filter(disease=OuterRef("pk")).order_by("-period_start").values("period_start")[:1]
+    rows = Disease.objects.filter(active=True).annotate(latest=Subquery(latest)).order_by("name")
+    options = [DiseaseOption(code, name, last) for code, name, last in rows.values_list("code", "name", "latest")]
     with_data = sorted((o for o in options if o.latest), key=lambda o: (o.latest, o.name), reverse=True)
     return with_data + [o for o in options if not o.latest]
 
@@ -261,6 +276,7 @@ _PATHS = _LRU(50_000)
 def clear_caches() -> None:
     _SHAPES.clear()
     _PATHS.clear()
+    _LAYOUTS.clear()
 
 
 def _stamp(unit: OrgUnit) -> str:
@@ -350,11 +366,77 @@ class MapView:
 
 
 @dataclass
+class _Data:
+    """What the map and the curve need, for one disease: the units reporting below the area in the window, the
+    week's count of each, and the weekly sums over the focus unit's subtree."""
+
+    units: list[OrgUnit]
+    week_values: dict[int, int]
+    sums: dict[dt.date, int]
+
+
+_UNIT_FIELDS = ("pk", "code", "name", "path", "level", "population", "parent_id", "updated_at")
+
+
+def _data(
+    disease: Disease,
+    area: OrgUnit,
+    unit: OrgUnit,
+    week: dt.date,
+    weeks: int,
+    *,
+    with_map: bool = True,
+    with_curve: bool = True,
+) -> _Data:
+    """Aggregate queries (the database sums; Python receives a few hundred values at most): the units reporting
+    below ``area`` in the 52 weeks up to ``week`` and their counts in ``week`` (``with_map``), and the weekly sums
+    over ``unit``'s subtree for ``weeks`` weeks (``with_curve``)."""
+    units: list[OrgUnit] = []
+    week_values: dict[int, int] = {}
+    sums: dict[dt.date, int] = {}
+    if with_map:
+        window = _cases(area).filter(
+            disease=disease, period_start__gte=week - (DEFAULT_WEEKS - 1) * WEEK, period_start__lte=week
+        )
+        reporting = window.values("orgunit_id").distinct().order_by()
+        units = list(OrgUnit.objects.filter(pk__in=Subquery(reporting)).only(*_UNIT_FIELDS).order_by("path"))
+        for pk, total in (
+            window.filter(period_start=week)
+            .values("orgunit_id")
+            .annotate(total=Sum("value"))
+            .order_by()
+            .values_list("orgunit_id", "total")
+        ):
+            week_values[pk] = int(total)
+    if with_curve:
+        for period, total in (
+            _cases(unit)
+            .filter(disease=disease, period_start__gte=week - (weeks - 1) * WEEK, period_start__lte=week)
+            .values("period_start")
+            .annotate(total=Sum("value"))
+            .order_by()
+            .values_list("period_start", "total")
+        ):
+            sums[period] = int(total)
+    return _Data(units, week_values, sums)
+
+
+@dataclass
 class _Window:
-    """Counts of one disease below one area over a window of weeks."""
+    """Every count of one disease below one area over a window of weeks (the bulletin sums them by region)."""
 
     rows: list[tuple[int, dt.date, int]]  # orgunit id, week, value
     units: dict[int, OrgUnit]
+
+    def data(self, unit: OrgUnit, week: dt.date) -> _Data:
+        week_values: dict[int, int] = defaultdict(int)
+        sums: dict[dt.date, int] = defaultdict(int)
+        for uid, period, value in self.rows:
+            if period == week:
+                week_values[uid] += value
+            if self.units[uid].path.startswith(unit.path):
+                sums[period] += value
+        return _Data(sorted(self.units.values(), key=lambda u: u.path), dict(week_values), dict(sums))
 
 
 def _window(disease: Disease, area: OrgUnit, first: dt.date, last: dt.date) -> _Window:
@@ -364,36 +446,28 @@ def _window(disease: Disease, area: OrgUnit, first: dt.date, last: dt.date) -> _
         .values_list("orgunit_id", "period_start", "value")
     )
     ids = {r[0] for r in rows}
-    units = {
-        u.pk: u
-        for u in OrgUnit.objects.filter(pk__in=ids).only(
-            "pk", "code", "name", "path", "level", "population", "parent_id", "updated_at"
-        )
-    }
+    units = {u.pk: u for u in OrgUnit.objects.filter(pk__in=ids).only(*_UNIT_FIELDS)}
     return _Window(rows, units)
 
 
 def _open_signals(actor: Actor, disease: Disease, area: OrgUnit, week: dt.date) -> Any:
-    q = _signal_q(actor)
-    qs = Signal.objects.filter(
+    if _signal_q(actor) is None:
+        return Signal.objects.none()
+    return Signal.objects.filter(
         disease=disease,
-        orgunit__path__startswith=area.path,
+        orgunit_id__in=_visible_units(actor, area),
         first_period__lte=week,
         last_period__gte=week - (OPEN_WINDOW_WEEKS - 1) * WEEK,
     ).exclude(status__in=CLOSED_STATUSES)
-    return qs.none() if q is None else qs.filter(q)
 
 
 def _map(
-    actor: Actor, disease: Disease, area: OrgUnit, week: dt.date, measure: str, window: _Window, link: dict[str, Any]
+    actor: Actor, disease: Disease, area: OrgUnit, week: dt.date, measure: str, data: _Data, link: dict[str, Any]
 ) -> MapView:
     can_signals = _signal_q(actor) is not None
-    week_values: dict[int, int] = {}
-    for uid, period, value in window.rows:
-        if period == week:
-            week_values[uid] = week_values.get(uid, 0) + value
+    week_values = data.week_values
     signal_counts: dict[int, int] = {}
-    units = sorted(window.units.values(), key=lambda u: u.path)
+    units = data.units
     if can_signals:
         by_path = {u.path: u.pk for u in units}
         for path in _open_signals(actor, disease, area, week).values_list("orgunit__path", flat=True):
@@ -404,6 +478,8 @@ def _map(
                 if pk is not None:
                     signal_counts[pk] = signal_counts.get(pk, 0) + 1
                     break
+    base = _url("dashboard:index", {k: v for k, v in link.items() if k != "unit"})
+    base += "&" if "?" in base else "?"
     values = []
     for unit in units:
         uv = UnitValue(
@@ -412,7 +488,7 @@ def _map(
             cases=week_values.get(unit.pk),
             population=unit.population,
             signals=signal_counts.get(unit.pk, 0) if can_signals else None,
-            href=_url("dashboard:index", {**link, "unit": unit.code}) + "#curve",
+            href=f"{base}unit={quote(unit.code)}#curve",
         )
         uv.value = float(uv.signals or 0) if measure == "signals" else uv.incidence if measure == "incidence" else None
         if measure == "cases":
@@ -430,17 +506,10 @@ def _map(
     by_code = {v.code: v for v in values}
     selected = link.get("unit") or ""
     if drawn:
-        groups = svg.clusters([(shapes[u.pk].kind, shapes[u.pk].bbox) for u in drawn])
-        for n, group in enumerate(groups):
-            members = [drawn[i] for i in group]
-            bbox = shapes[members[0].pk].bbox
-            for u in members[1:]:
-                bbox = bbox.union(shapes[u.pk].bbox)
-            projection = svg.Projection.fit(bbox, shapes[members[0].pk].kind)
+        by_pk = {u.pk: u for u in drawn}
+        for n, (pks, projection) in enumerate(_layout(drawn, shapes)):
             frame = svg.Frame(projection.width, projection.height)
-            # large shapes first, so that enclaves (towns inside their county) stay visible on top
-            members.sort(key=lambda u: -_bbox_area(shapes[u.pk].bbox))
-            for u in members:
+            for u in (by_pk[pk] for pk in pks):
                 uv = by_code[u.code]
                 uv.has_shape = True
                 frame.areas.append(
@@ -465,6 +534,30 @@ def _bbox_area(b: svg.BBox) -> float:
     return (b.xmax - b.xmin) * (b.ymax - b.ymin)
 
 
+_LAYOUTS = _LRU(2_000)
+
+
+def _layout(units: Sequence[OrgUnit], shapes: dict[int, Shape]) -> list[tuple[list[int], svg.Projection]]:
+    """The map frames of a set of units: clusters of shapes (see :func:`svg.clusters`), each with its projection
+    and its units in drawing order (large shapes first, so that enclaves, towns inside their county, stay visible
+    on top). Cached per set of units and their versions."""
+    key = tuple((u.pk, _stamp(u)) for u in units)
+    cached = _LAYOUTS.get(key)
+    if cached is not None:
+        return list(cached)
+    frames = []
+    for group in svg.clusters([(shapes[u.pk].kind, shapes[u.pk].bbox) for u in units]):
+        members = [units[i] for i in group]
+        bbox = shapes[members[0].pk].bbox
+        for u in members[1:]:
+            bbox = bbox.union(shapes[u.pk].bbox)
+        projection = svg.Projection.fit(bbox, shapes[members[0].pk].kind)
+        members.sort(key=lambda u: -_bbox_area(shapes[u.pk].bbox))
+        frames.append(([u.pk for u in members], projection))
+    _LAYOUTS.put(key, frames)
+    return frames
+
+
 # --- the epidemic curve ---------------------------------------------------------------------------------------------
 
 
@@ -486,20 +579,14 @@ def _curve(
     unit: OrgUnit,
     week: dt.date,
     weeks: int,
-    window: _Window,
+    data: _Data,
     *,
     width: int = 720,
     height: int = 240,
 ) -> CurveView:
     first = week - (weeks - 1) * WEEK
     periods = [first + i * WEEK for i in range(weeks)]
-    sums: dict[dt.date, int] = defaultdict(int)
-    reported: set[dt.date] = set()
-    for uid, period, value in window.rows:
-        u = window.units.get(uid)
-        if u is not None and u.path.startswith(unit.path):
-            sums[period] += value
-            reported.add(period)
+    sums = data.sums
     q = _signal_q(actor)
     show = q is not None and any(unit.is_within(p) for p in actor.paths_for(SIGNAL_READ))
     detections: dict[dt.date, tuple[float | None, float | None, bool]] = {}
@@ -519,13 +606,12 @@ def _curve(
         below = (
             Detection.objects.filter(
                 disease=disease,
-                orgunit__path__startswith=unit.path,
+                orgunit_id__in=_visible_units(actor, unit),
                 alarm=True,
                 period_start__gte=first,
                 period_start__lte=week,
             )
             .exclude(orgunit=unit)
-            .filter(q)
             .values("period_start")
             .annotate(n=Count("orgunit_id", distinct=True))
         )
@@ -536,7 +622,7 @@ def _curve(
         points.append(
             svg.CurvePoint(
                 period_start=p,
-                observed=float(sums[p]) if p in reported else None,
+                observed=float(sums[p]) if p in sums else None,
                 expected=_finite(expected),
                 upperbound=_finite(upper),
                 alarm=bool(alarm),
@@ -709,10 +795,10 @@ class SignalPage:
 def signal_list(actor: Actor, query: SignalQuery) -> SignalPage:
     """A page of signals within the actor's jurisdiction (most recent alarm first), filtered."""
     _require(actor, SIGNAL_READ)
-    q = _signal_q(actor)
-    assert q is not None
     area = _resolve_signal_area(actor, query.area)
-    qs = Signal.objects.filter(q, orgunit__path__startswith=area.path)
+    # Here a join on the org units' paths: the database walks the (last alarm, id) index in the list's order and
+    # stops at the page (an ``IN (units)`` filter would make it collect every signal of the area first).
+    qs = Signal.objects.filter(_signal_q(actor), orgunit__path__startswith=area.path)
     if query.disease:
         if not Disease.objects.filter(code=query.disease).exists():
             raise Invalid(f"disease: unknown disease {query.disease!r}")
@@ -919,22 +1005,19 @@ def overview(actor: Actor, query: Query) -> Overview:
         if weeks != DEFAULT_WEEKS:
             link["weeks"] = str(weeks)
         result.params = link
-        window = _window(disease, area, week - (weeks - 1) * WEEK, week)
-        if not unit.is_within(area.path):
-            # a unit outside the area: its own counts for the curve
-            window = _merge(window, _window(disease, unit, week - (weeks - 1) * WEEK, week))
-        result.map = _map(actor, disease, area, week, measure, window, link)
-        result.curve = _curve(actor, disease, unit, week, weeks, window)
+        data = _data(disease, area, unit, week, weeks)
+        result.map = _map(actor, disease, area, week, measure, data, link)
+        result.curve = _curve(actor, disease, unit, week, weeks, data)
         result.completeness = _completeness(actor, area, week)
         result.prev_week_href = _url("dashboard:index", {**link, "week": week_label(week - WEEK)})
         result.next_week_href = _url("dashboard:index", {**link, "week": week_label(week + WEEK)})
         result.bulletin_href = _url("dashboard:bulletin", {"week": week_label(week), "area": area.code})
         if can_signals:
-            qs = Signal.objects.filter(
-                _signal_q(actor), disease=disease, orgunit__path__startswith=unit.path, first_period__lte=week
-            ).order_by("-last_period", "-id")
-            result.signals_total = qs.count()
-            result.signals = _signal_rows(qs[:10])
+            # the signals open in the week (as on the map), for the curve's unit
+            qs = _open_signals(actor, disease, unit, week).order_by("-last_period", "-id")
+            rows = _signal_rows(qs[: OVERVIEW_SIGNALS + 1])
+            result.signals = rows[:OVERVIEW_SIGNALS]
+            result.signals_total = len(rows) if len(rows) <= OVERVIEW_SIGNALS else qs.count()
             result.signals_href = _url(
                 "dashboard:signals",
                 {"disease": disease.code, "area": unit.code, "status": "all", "week_to": week_label(week)},
@@ -956,11 +1039,6 @@ def overview(actor: Actor, query: Query) -> Overview:
     return result
 
 
-def _merge(a: _Window, b: _Window) -> _Window:
-    seen = set(a.rows)
-    return _Window(a.rows + [r for r in b.rows if r not in seen], {**a.units, **b.units})
-
-
 # --- API-sized pieces -----------------------------------------------------------------------------------------------
 
 
@@ -971,8 +1049,8 @@ def map_data(actor: Actor, query: Query) -> tuple[Disease, dt.date, OrgUnit, Map
     can_signals = _signal_q(actor) is not None and any(area.is_within(p) for p in actor.paths_for(SIGNAL_READ))
     measure = _measure(actor, query.measure, can_signals)
     disease, week = _disease_and_week(query, area)
-    window = _window(disease, area, week - (DEFAULT_WEEKS - 1) * WEEK, week)  # the units that report
-    view = _map(actor, disease, area, week, measure, window, {"disease": disease.code, "week": week_label(week)})
+    data = _data(disease, area, area, week, DEFAULT_WEEKS, with_curve=False)
+    view = _map(actor, disease, area, week, measure, data, {"disease": disease.code, "week": week_label(week)})
     _record(
         actor,
         "dashboard.map.read",
@@ -989,8 +1067,7 @@ def curve_data(actor: Actor, query: Query) -> tuple[Disease, dt.date, CurveView]
     weeks = _weeks(query.weeks)
     area = _resolve_area(actor, query.area)
     disease, week = _disease_and_week(query, area)
-    window = _window(disease, area, week - (weeks - 1) * WEEK, week)
-    view = _curve(actor, disease, area, week, weeks, window)
+    view = _curve(actor, disease, area, week, weeks, _data(disease, area, area, week, weeks, with_map=False))
     _record(
         actor,
         "dashboard.curve.read",
@@ -1131,8 +1208,9 @@ def bulletin(actor: Actor, *, week: str = "", area: str = "") -> Bulletin:
         has_population = any(u.population for u in window.units.values())
         measure = "incidence" if has_population else "cases"
         link = {"disease": disease.code, "week": week_label(day), "area": unit.code}
-        map_view = _map(actor, disease, unit, day, measure, window, link)
-        curve = _curve(actor, disease, unit, day, DEFAULT_WEEKS, window, width=720, height=200)
+        data = window.data(unit, day)
+        map_view = _map(actor, disease, unit, day, measure, data, link)
+        curve = _curve(actor, disease, unit, day, DEFAULT_WEEKS, data, width=720, height=200)
         rows: list[SignalRow] = []
         if can_signals:
             open_qs = _open_signals(actor, disease, unit, day)
