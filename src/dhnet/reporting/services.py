@@ -704,30 +704,57 @@ def _write_counts(
     now: dt.datetime,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    """``INSERT ... ON CONFLICT (cell) DO UPDATE`` in chunks (SQLite >= 3.24 and PostgreSQL)."""
+    """``INSERT ... ON CONFLICT (cell) DO UPDATE`` in chunks of :data:`WRITE_CHUNK` rows.
+
+    PostgreSQL: one statement per chunk, the rows passed as arrays (``SELECT * FROM unnest(...)``), so the server
+    plans and runs one statement instead of one per row. SQLite (>= 3.24): ``executemany`` of the one-row statement,
+    which runs in-process without round trips.
+    """
     meta = CountValue._meta
     table = connection.ops.quote_name(meta.db_table)
     col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
     columns = ("disease", "orgunit", "period_start", "measure", "value", "batch", "updated_at")
     cell = ", ".join(col[c] for c in ("disease", "orgunit", "period_start", "measure"))
-    sql = (
-        f"INSERT INTO {table} ({', '.join(col[c] for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+    conflict = (
         f"ON CONFLICT ({cell}) DO UPDATE SET {col['value']} = excluded.{col['value']}, "
         f"{col['batch']} = excluded.{col['batch']}, {col['updated_at']} = excluded.{col['updated_at']}"
     )
+    names = ", ".join(col[c] for c in columns)
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        arrays = "%s::bigint[], %s::bigint[], %s::date[], %s::text[], %s::integer[], %s::bigint[], %s::timestamptz[]"
+        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
+    else:
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) {conflict}"
     stamp = connection.ops.adapt_datetimefield_value(now)
     adapt_date = connection.ops.adapt_datefield_value
     dates: dict[dt.date, Any] = {}
     total = len(upserts)
     with connection.cursor() as cursor:
         for i in range(0, total, WRITE_CHUNK):
-            params = []
-            for (disease, unit, start, measure), value in upserts[i : i + WRITE_CHUNK]:
-                day = dates.get(start)
-                if day is None:
-                    day = dates[start] = adapt_date(start)
-                params.append((disease, unit, day, measure, value, batch_id, stamp))
-            cursor.executemany(sql, params)
+            chunk = upserts[i : i + WRITE_CHUNK]
+            if postgres:
+                n = len(chunk)
+                cursor.execute(
+                    sql,
+                    [
+                        [k[0] for k, _ in chunk],
+                        [k[1] for k, _ in chunk],
+                        [k[2] for k, _ in chunk],
+                        [k[3] for k, _ in chunk],
+                        [v for _, v in chunk],
+                        [batch_id] * n,
+                        [stamp] * n,
+                    ],
+                )
+            else:
+                params = []
+                for (disease, unit, start, measure), value in chunk:
+                    day = dates.get(start)
+                    if day is None:
+                        day = dates[start] = adapt_date(start)
+                    params.append((disease, unit, day, measure, value, batch_id, stamp))
+                cursor.executemany(sql, params)
             if progress is not None:
                 progress(min(i + WRITE_CHUNK, total), total)
 
