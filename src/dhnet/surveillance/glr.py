@@ -107,7 +107,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from dhnet.surveillance import _glr_glm as glm
-from dhnet.surveillance import _glr_kernels as kern
 from dhnet.surveillance._control import float_in, int_at_least, one_of, require
 from dhnet.surveillance.registry import MethodSpec, register
 from dhnet.surveillance.result import DetectionResult
@@ -216,6 +215,8 @@ def _check_indices(panel: Panel, idx: NDArray[np.intp]) -> NDArray[np.intp]:
 
 def _kind(control: _GlrControl, alpha_zero: bool) -> int:
     """The C routine ``algo.glrnb`` dispatches to."""
+    from dhnet.surveillance import _glr_kernels as kern  # numba: imported when a detector runs
+
     if control.change == "epi":
         return kern.K_GLR_EPI if alpha_zero else kern.K_GLR_NB_EPI
     if control.theta is not None:
@@ -316,6 +317,8 @@ def _run(
     else:
         rows = np.nonzero(ok)[0]
         if rows.size:
+            from dhnet.surveillance import _glr_kernels as kern
+
             ub, sc, al = np.zeros((rows.size, m)), np.zeros((rows.size, m)), np.zeros((rows.size, m), dtype=bool)
             kern.run_panel(kind, x[rows], mu0[rows], alphas[rows].copy(), theta, *args, ub, sc, al)
             upperbound[rows], score[rows], alarm[rows] = ub, sc, al
@@ -351,6 +354,8 @@ def _run_refit(
     alarm: NDArray[np.bool_],
 ) -> None:
     """R's restart loop with ``mu0$refit = TRUE`` for one series (``mu0`` is updated in place)."""
+    from dhnet.surveillance import _glr_kernels as kern
+
     c_arl, m, mtilde, d, ret, x_max = args
     total = x.shape[0]
     done = 0
