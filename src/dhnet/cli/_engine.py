@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from dhnet.cli import _arrow as arrow
 from dhnet.cli._errors import InputError
 from dhnet.cli._io import OUTPUT_SCHEMA, Chunk, Job
 from dhnet.surveillance import DetectionResult, SeriesError, evaluation_indices, registry
@@ -75,24 +76,18 @@ def _attribute(job: Job, exc: SeriesError) -> InputError:
 
 
 def result_table(res: DetectionResult) -> pa.Table:
-    """Long table of a result: series-major, the output columns only."""
+    """Long table of a result: series-major, the output columns only (``NaN`` as null)."""
     n, m = res.observed.shape
-    names = pa.array(res.names, type=pa.string())
-    series = names.take(pa.array(np.repeat(np.arange(n, dtype=np.int64), m)))
-    dates = pa.array(np.tile(np.asarray(res.dates, dtype="datetime64[D]"), n), type=pa.date32())
-
-    def floats(a: NDArray[np.float64]) -> pa.Array:
-        return pa.array(np.ascontiguousarray(a, dtype=np.float64).ravel(), type=pa.float64(), from_pandas=True)
-
+    series = arrow.strings(res.names).take(arrow.int64s(np.repeat(np.arange(n, dtype=np.int64), m)))
     return pa.Table.from_arrays(
         [
             series,
-            dates,
-            floats(res.observed),
-            floats(res.expected),
-            floats(res.upperbound),
-            pa.array(res.alarm.ravel().astype(np.int8), type=pa.int8()),
-            floats(res.score),
+            arrow.dates(np.tile(np.asarray(res.dates, dtype="datetime64[D]"), n)),
+            arrow.floats(res.observed),
+            arrow.floats(res.expected),
+            arrow.floats(res.upperbound),
+            arrow.int8s(res.alarm),
+            arrow.floats(res.score),
         ],
         schema=OUTPUT_SCHEMA,
     )
@@ -128,5 +123,5 @@ def run_chunk(
     table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     if len(tables) > 1 or not np.array_equal(order, np.arange(order.size)):
         take = np.repeat(block_start[order] - offsets[:-1], width_o) + np.arange(offsets[-1], dtype=np.int64)
-        table = table.take(pa.array(take))
+        table = table.take(arrow.int64s(take))
     return ChunkResult(index=chunk.index, table=table.combine_chunks(), offsets=offsets)

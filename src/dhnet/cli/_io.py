@@ -64,6 +64,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from dhnet.cli import _arrow as arrow
 from dhnet.cli._errors import InputError
 from dhnet.surveillance import Frequency, Panel, SeriesError
 
@@ -154,18 +155,18 @@ class Source:
         """Null checks and conversion to numpy of one batch."""
         for col, arr in (("series", names), ("period_start", dates), ("count", counts), ("population", pop)):
             if arr is not None and arr.null_count:
-                i = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+                i = int(np.flatnonzero(arrow.to_numpy(arr.is_null()))[0])
                 series = names[i].as_py() if names[i].is_valid else None
                 raise InputError(f"{col} is missing", row=row0 + i, series=series, row_kind=self.row_kind)
-        empty = pc.equal(pc.utf8_length(names), 0)
-        if pc.any(empty).as_py():
-            i = int(np.flatnonzero(empty.to_numpy(zero_copy_only=False))[0])
+        empty = arrow.to_numpy(pc.utf8_length(names)) == 0
+        if empty.any():
+            i = int(np.flatnonzero(empty)[0])
             raise InputError("series name is empty", row=row0 + i, row_kind=self.row_kind)
         return RawBatch(
             names=names,
-            dates=dates.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64),
-            counts=np.asarray(counts.to_numpy(zero_copy_only=False), dtype=np.float64),
-            population=None if pop is None else np.asarray(pop.to_numpy(zero_copy_only=False), dtype=np.float64),
+            dates=arrow.to_numpy(dates.cast(pa.int32())).astype(np.int64),
+            counts=np.asarray(arrow.to_numpy(counts), dtype=np.float64),
+            population=None if pop is None else np.asarray(arrow.to_numpy(pop), dtype=np.float64),
             row0=row0,
         )
 
@@ -528,11 +529,11 @@ class SeriesAssembler:
                 n = batch.dates.size
                 names = batch.names
                 if n > 1:
-                    change = pc.not_equal(names.slice(1), names.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+                    change = arrow.to_numpy(pc.not_equal(names.slice(1), names.slice(0, n - 1)))
                     local = np.concatenate(([0], np.flatnonzero(change) + 1))
                 else:
                     local = np.zeros(1, dtype=np.int64)
-                local_names: list[str] = names.take(pa.array(local)).to_pylist()
+                local_names: list[str] = names.take(arrow.int64s(local)).to_pylist()
                 base = buf.n_rows
                 first = 0
                 if run_names and local_names[0] == run_names[-1]:
