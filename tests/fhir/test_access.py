@@ -67,6 +67,7 @@ CASES = [
     Case("create, own district", "post", "/fhir/MeasureReport", "surveillance:report:write", 201, "D11", body="D11"),
     Case("create, other region", "post", "/fhir/MeasureReport", "surveillance:report:write", 201, "D21", body="D21"),
     Case("transaction, D12", "post", "/fhir", "surveillance:report:write", 200, "D12", body="bundle:D12"),
+    Case("transaction at /fhir/, D12", "post", "/fhir/", "surveillance:report:write", 200, "D12", body="bundle:D12"),
     Case("read, D11", "get", "/fhir/MeasureReport/{D11}", "surveillance:aggregate:read", 200, "D11", 404),
     Case("read, D21", "get", "/fhir/MeasureReport/{D21}", "surveillance:aggregate:read", 200, "D21", 404),
     Case("vread, D21", "get", "/fhir/MeasureReport/{D21}/_history/1", "surveillance:aggregate:read", 200, "D21", 404),
