@@ -32,11 +32,12 @@ import math
 import os
 import socket
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 #: Reading the queue and starting runs (pages, API, command line).
 PERMISSION = "surveillance:run:write"
 MAX_PAYLOAD_BYTES = 64 * 1024
+T = TypeVar("T")
 
 
 class LeaseLost(Exception):
@@ -150,13 +152,30 @@ def _lease(job_kind: str) -> dt.timedelta:
     return spec.lease if spec else registry.DEFAULT_LEASE
 
 
+def _locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc).lower()
+
+
+def retrying(fn: Callable[[], T], *, attempts: int = 8) -> T:
+    """Run ``fn``, again after a short pause when SQLite reports a lock it did not wait out (its shared-cache mode
+    answers "table is locked" at once; a busy file database after the timeout). Outside transactions only."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if not _locked(exc) or connection.in_atomic_block or attempt == attempts - 1:
+                raise
+            time.sleep(0.005 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def claim(worker: str, *, kinds: Iterable[str] | None = None, now: dt.datetime | None = None) -> Job | None:
     """Take the next due job for ``worker`` (None when nothing is due)."""
-    now = now or timezone.now()
-    kinds = list(kinds) if kinds is not None else None
+    moment = now or timezone.now()
+    wanted = list(kinds) if kinds is not None else None
     if connection.features.has_select_for_update_skip_locked:
-        return _claim_skip_locked(worker, kinds, now)
-    return _claim_conditional(worker, kinds, now)
+        return _claim_skip_locked(worker, wanted, moment)
+    return retrying(lambda: _claim_conditional(worker, wanted, moment))
 
 
 def _claim_skip_locked(worker: str, kinds: list[str] | None, now: dt.datetime) -> Job | None:
@@ -182,7 +201,7 @@ def _claim_skip_locked(worker: str, kinds: list[str] | None, now: dt.datetime) -
 def _claim_conditional(worker: str, kinds: list[str] | None, now: dt.datetime) -> Job | None:
     for pk, kind in _due(now, kinds).values_list("pk", "kind")[:20]:
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # the claim and the read of the claimed row commit (or fail) together
                 changed = Job.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
                     status=JobStatus.RUNNING,
                     locked_by=worker,
@@ -190,12 +209,12 @@ def _claim_conditional(worker: str, kinds: list[str] | None, now: dt.datetime) -
                     lease_until=now + _lease(kind),
                     attempts=F("attempts") + 1,
                 )
-                if changed:
-                    Job.objects.filter(pk=pk, started_at__isnull=True).update(started_at=now)
+                if not changed:  # another worker was first
+                    continue
+                Job.objects.filter(pk=pk, started_at__isnull=True).update(started_at=now)
+                return Job.objects.get(pk=pk)
         except IntegrityError:  # an exclusive job of this kind is running elsewhere
             continue
-        if changed:
-            return Job.objects.get(pk=pk)
     return None
 
 
@@ -205,8 +224,8 @@ def _held(job: Job, worker: str) -> QuerySet[Job]:
 
 def renew(job: Job, worker: str, *, now: dt.datetime | None = None, **fields: Any) -> bool:
     """Extend the lease (and store progress ``fields``); False when the worker no longer holds the job."""
-    now = now or timezone.now()
-    return bool(_held(job, worker).update(lease_until=now + _lease(job.kind), **fields))
+    until = (now or timezone.now()) + _lease(job.kind)
+    return bool(retrying(lambda: _held(job, worker).update(lease_until=until, **fields)))
 
 
 def complete(job: Job, worker: str, result: dict[str, Any] | None, *, now: dt.datetime | None = None) -> bool:
@@ -224,8 +243,7 @@ def complete(job: Job, worker: str, result: dict[str, Any] | None, *, now: dt.da
     }
     if job.progress_total:
         fields["progress_done"] = job.progress_total
-    with transaction.atomic():
-        return bool(_held(job, worker).update(**fields))
+    return bool(retrying(lambda: _held(job, worker).update(**fields)))
 
 
 def fail(
@@ -235,16 +253,20 @@ def fail(
 
     Returns the new status (``queued`` or ``failed``), or ``lost`` when the worker no longer held the job.
     """
-    now = now or timezone.now()
+    moment = now or timezone.now()
     spec = registry.handler(job.kind)
-    error = error[-8000:]
-    with transaction.atomic():
-        held = _held(job, worker)
-        if retry and not permanent and job.attempts < job.max_attempts:
-            delay = spec.backoff(job.attempts) if spec else dt.timedelta(seconds=30)
-            return _requeue(held, job, now + delay, f"attempt {job.attempts} failed: {error}")
-        changed = held.update(status=JobStatus.FAILED, error=error, finished_at=now, lease_until=None)
-    return "failed" if changed else "lost"
+    text = error[-8000:]
+
+    def record() -> str:
+        with transaction.atomic():
+            held = _held(job, worker)
+            if retry and not permanent and job.attempts < job.max_attempts:
+                delay = spec.backoff(job.attempts) if spec else dt.timedelta(seconds=30)
+                return _requeue(held, job, moment + delay, f"attempt {job.attempts} failed: {text}")
+            changed = held.update(status=JobStatus.FAILED, error=text, finished_at=moment, lease_until=None)
+        return "failed" if changed else "lost"
+
+    return retrying(record)
 
 
 def _requeue(held: QuerySet[Job], job: Job, run_after: dt.datetime, error: str) -> str:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, close_old_connections, connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, connections, transaction
 from django.utils import timezone
 
 from dhnet.jobs import registry, services
@@ -226,14 +226,14 @@ class Worker:
             while not self.stop_event.is_set():
                 if index == 0 and not once and time.monotonic() - self._last_upkeep >= UPKEEP_SECONDS:
                     self.upkeep()
-                close_old_connections()
+                if not connection.in_atomic_block:  # (a caller's transaction, e.g. a test, keeps its connection)
+                    close_old_connections()  # drop a broken or expired connection between jobs
                 try:
                     job = services.claim(worker, kinds=self.kinds)
-                except Exception:
+                except Exception:  # e.g. the database is unreachable: wait and try again
                     log.exception("jobs: claim failed")
-                    job = None
-                    if once:
-                        break
+                    self.stop_event.wait(self.poll)
+                    continue
                 if job is None:
                     if once:
                         break
