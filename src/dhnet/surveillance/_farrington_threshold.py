@@ -177,14 +177,17 @@ def _q_search(p: float, cdf: CdfFn, mean: FloatArray, sd: FloatArray, skew: Floa
         lo[i[~ok]] = cand[~ok] + 1.0
         step[i] *= 2.0
         i = i[~ok & np.isfinite(cand)]
-    # bisection on [lo, hi]
-    i = all_i[lo < hi]
+    # bisection on [lo, hi]; it stops where no bound moves any more: above 2^53 not every count is a double
+    # (R's search also stops refining there, at a relative 1e-15), and an infinite ``hi`` has no midpoint.
+    i = all_i[(lo < hi) & np.isfinite(hi)]
     while i.size:
-        mid = np.floor((lo[i] + hi[i]) / 2.0)
+        lo_i, hi_i = lo[i], hi[i]
+        mid = np.floor((lo_i + hi_i) / 2.0)
         ok = cdf(mid, i) >= target
-        hi[i[ok]] = mid[ok]
-        lo[i[~ok]] = mid[~ok] + 1.0
-        i = i[lo[i] < hi[i]]
+        new_hi = np.where(ok, mid, hi_i)
+        new_lo = np.where(ok, lo_i, mid + 1.0)
+        hi[i], lo[i] = new_hi, new_lo
+        i = i[(new_lo < new_hi) & ((new_hi != hi_i) | (new_lo != lo_i))]
     return hi
 
 

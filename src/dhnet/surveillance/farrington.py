@@ -85,7 +85,9 @@ Weekly, monthly and daily panels are supported as R's ``sts`` with
 days divided by the length of the panel's first period, as in R).
 
 Speed: every (series, evaluated period) fit of a panel runs at once, by
-:mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.
+:mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.  The chunks of fits run on a few threads
+(``DHNET_THREADS``, default: the usable cores, at most 4) since numpy releases the GIL in the row-wise
+passes; a chunk is computed the same way on any thread, so the results do not depend on the thread count.
 
 ``fitFun``, ``verbose`` and ``glmWarnings`` have no counterpart; R's ``range`` is
 the ``start``/``end`` (or ``idx``) of the evaluated periods.
@@ -93,7 +95,11 @@ the ``start``/``end`` (or ``idx``) of the evaluated periods.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -121,6 +127,7 @@ Powertrans = Literal["none", "1/2", "2/3"]
 ThresholdMethod = Literal["delta", "nbPlugin", "muan"]
 _T = TypeVar("_T", bound=np.generic)
 _CHUNK_ELEMENTS = 1 << 17  # rows x levels x fits processed at once (arrays stay in cache)
+_MAX_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -362,6 +369,22 @@ def _predict(model: _Model, lp: NDArray[np.intp], t0: FloatArray, off0: FloatArr
     return np.where(bad, np.nan, eta0), np.where(bad, np.nan, se)
 
 
+def _threads() -> int:
+    """Threads for the chunks of fits: ``DHNET_THREADS`` or the usable cores (at most 4).
+
+    numpy releases the GIL in the row-wise passes, so chunks overlap on several cores; every chunk is
+    computed the same way on any thread, so results do not depend on the number of threads.
+    """
+    env = os.environ.get("DHNET_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, _MAX_THREADS))
+
+
 def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp]) -> DetectionResult:
     """Evaluate the periods ``idx`` of every series of ``panel`` (see the module docstring)."""
     idx = np.asarray(idx, dtype=np.intp)
@@ -389,11 +412,22 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
     csum = np.concatenate([np.zeros((1, n_s)), np.cumsum(counts_t, axis=0)], axis=0)
     recent = csum[idx + 1] - csum[np.maximum(idx - periods + 1, 0)]  # (K, S)
     enough_all = (recent >= cases).reshape(-1)
-    with np.errstate(all="ignore"):
-        for lo in range(0, n_fits, step):
+
+    def work(lo: int) -> tuple[NDArray[np.intp], _ChunkResult]:
+        with np.errstate(all="ignore"):  # numpy's error state is per thread
             fits = np.arange(lo, min(n_fits, lo + step))
             kk, ss = np.divmod(fits, n_s)
-            res = _run_chunk(control, design, kk, ss, counts_t, lpop_t, idx)
+            return fits, _run_chunk(control, design, kk, ss, counts_t, lpop_t, idx)
+
+    starts = range(0, n_fits, step)
+    n_threads = min(_threads(), len(starts))
+    with contextlib.ExitStack() as stack:
+        if n_threads > 1:
+            pool = stack.enter_context(ThreadPoolExecutor(n_threads, thread_name_prefix="dhnet-farrington"))
+            results: Iterator[tuple[NDArray[np.intp], _ChunkResult]] = pool.map(work, starts)
+        else:
+            results = map(work, starts)
+        for fits, res in results:
             enough = enough_all[fits]
             ok = ~res.null
             out["upper"][fits] = np.where(ok & enough, res.upper, np.nan)
@@ -405,7 +439,8 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
             used = ok & res.trend
             out["beta"][fits] = np.where(used, res.beta, np.nan)
             trend_used[fits] = used
-            alarm[fits] = ok & enough & (score > 1.0) & (res.y_now != 0)
+            with np.errstate(invalid="ignore"):
+                alarm[fits] = ok & enough & (score > 1.0) & (res.y_now != 0)
 
     def mat(a: NDArray[_T]) -> NDArray[_T]:
         return np.ascontiguousarray(a.reshape(n_e, n_s).T)
