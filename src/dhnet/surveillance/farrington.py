@@ -399,8 +399,7 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
         past_weeks_not_included=control.past_excluded,
     )
     n_fits = n_e * n_s  # fit f evaluates period idx[f // n_s] of series f % n_s
-    out = {name: np.full(n_fits, np.nan) for name in ("expected", "upper", "score", "pvalue", "phi", "beta")}
-    alarm = np.zeros(n_fits, dtype=bool)
+    out = {"beta": np.full(n_fits, np.nan)}
     trend_used = np.zeros(n_fits, dtype=bool)
     _, n_l, n_m = design.rows.shape
     step = max(1, _CHUNK_ELEMENTS // (n_l * n_m))
@@ -427,20 +426,29 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
             results: Iterator[tuple[NDArray[np.intp], _ChunkResult]] = pool.map(work, starts)
         else:
             results = map(work, starts)
+        eta0, se_eta0, phi, y_now = (np.full(n_fits, np.nan) for _ in range(4))
+        null = np.ones(n_fits, dtype=bool)
         for fits, res in results:
-            enough = enough_all[fits]
-            ok = ~res.null
-            out["upper"][fits] = np.where(ok & enough, res.upper, np.nan)
-            out["expected"][fits] = np.where(ok & enough & ~np.isnan(res.upper), res.expected, np.nan)
-            score = np.where(ok, res.score, np.nan)
-            out["score"][fits] = score
-            out["pvalue"][fits] = np.where(ok, res.pvalue, np.nan)
-            out["phi"][fits] = np.where(ok, res.phi, np.nan)
-            used = ok & res.trend
+            null[fits], eta0[fits], se_eta0[fits], phi[fits], y_now[fits] = (
+                res.null,
+                res.eta0,
+                res.se_eta0,
+                res.phi,
+                res.y_now,
+            )
+            used = ~res.null & res.trend
             out["beta"][fits] = np.where(used, res.beta, np.nan)
             trend_used[fits] = used
-            with np.errstate(invalid="ignore"):
-                alarm[fits] = ok & enough & (score > 1.0) & (res.y_now != 0)
+    # The upper bounds of all fits at once.
+    with np.errstate(all="ignore"):
+        upper, expected, pvalue, score = _thresholds(control, eta0, se_eta0, phi, y_now)
+        ok = ~null
+        out["upper"] = np.where(ok & enough_all, upper, np.nan)
+        out["expected"] = np.where(ok & enough_all & ~np.isnan(upper), expected, np.nan)
+        out["score"] = np.where(ok, score, np.nan)
+        out["pvalue"] = np.where(ok, pvalue, np.nan)
+        out["phi"] = np.where(ok, phi, np.nan)
+        alarm = ok & enough_all & (out["score"] > 1.0) & (y_now != 0)
 
     def mat(a: NDArray[_T]) -> NDArray[_T]:
         return np.ascontiguousarray(a.reshape(n_e, n_s).T)
@@ -506,21 +514,10 @@ def _run_chunk(
     null = model.null | (lp < 0)
 
     eta0, se_eta0 = _predict(model, lp, t0, off0)
-    if control.threshold_method == "delta":
-        mu0 = np.maximum(np.exp(eta0), _glm.EPS)
-        _, upper, prob, score = delta_threshold(mu0, se_eta0 * mu0, model.phi, control.powertrans, control.alpha, y_now)
-        expected = mu0
-    else:
-        _, upper, prob, score = noufaily_threshold(
-            eta0, se_eta0, model.phi, control.alpha, y_now, control.threshold_method
-        )
-        expected = np.exp(eta0)
     return _ChunkResult(
         null=null,
-        upper=upper,
-        expected=expected,
-        score=score,
-        pvalue=prob,
+        eta0=eta0,
+        se_eta0=se_eta0,
         phi=model.phi,
         trend=do_trend,
         beta=model.fit.beta,
@@ -531,14 +528,24 @@ def _run_chunk(
 @dataclass(frozen=True)
 class _ChunkResult:
     null: NDArray[np.bool_]
-    upper: FloatArray
-    expected: FloatArray
-    score: FloatArray
-    pvalue: FloatArray
+    eta0: FloatArray  # linear predictor at the evaluated period
+    se_eta0: FloatArray  # its standard error
     phi: FloatArray
     trend: NDArray[np.bool_]
     beta: FloatArray
     y_now: FloatArray
+
+
+def _thresholds(
+    control: FarringtonFlexibleControl, eta0: FloatArray, se_eta0: FloatArray, phi: FloatArray, y_now: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``(upper, expected, pvalue, score)`` of every fit (elementwise)."""
+    if control.threshold_method == "delta":
+        mu0 = np.maximum(np.exp(eta0), _glm.EPS)
+        _, upper, prob, score = delta_threshold(mu0, se_eta0 * mu0, phi, control.powertrans, control.alpha, y_now)
+        return upper, mu0, prob, score
+    _, upper, prob, score = noufaily_threshold(eta0, se_eta0, phi, control.alpha, y_now, control.threshold_method)
+    return upper, np.exp(eta0), prob, score
 
 
 def _trend_significant(t_stat: FloatArray, df: FloatArray, threshold: float) -> FloatArray:
