@@ -168,3 +168,16 @@ def test_django_settings_read_the_config(settings) -> None:  # type: ignore[no-u
     assert settings.CONFIG.session_age == settings.SESSION_COOKIE_AGE
     assert settings.CONFIG.session_expire_at_browser_close == settings.SESSION_EXPIRE_AT_BROWSER_CLOSE
     assert settings.CONFIG.login_max_failures == settings.DHNET_LOGIN_MAX_FAILURES
+
+
+def test_base_url_defaults_and_validation() -> None:
+    from dhnet.platform.config import Config, ConfigError
+
+    assert Config.from_env({}).base_url == "http://127.0.0.1:8000"
+    prod = {"DHNET_MODE": "prod", "DHNET_SECRET_KEY": "x" * 40, "DHNET_ALLOWED_HOSTS": "surv.example.org"}
+    assert Config.from_env(prod).base_url == "https://surv.example.org"
+    with_origin = {**prod, "DHNET_CSRF_TRUSTED_ORIGINS": "https://eis.example.org/"}
+    assert Config.from_env(with_origin).base_url == "https://eis.example.org"
+    assert Config.from_env({**prod, "DHNET_BASE_URL": "https://a.example/"}).base_url == "https://a.example"
+    with pytest.raises(ConfigError, match="DHNET_BASE_URL"):
+        Config.from_env({"DHNET_BASE_URL": "ftp://x"})

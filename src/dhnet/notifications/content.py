@@ -32,10 +32,8 @@ EVENT_LABELS = {
 
 
 def site_url() -> str:
-    """The public base URL for links in messages: the first ``DHNET_CSRF_TRUSTED_ORIGINS`` entry (the public
-    ``https://`` origin of a deployment), else ``http://localhost:8000`` (dev)."""
-    origins = getattr(settings, "CSRF_TRUSTED_ORIGINS", [])
-    return (origins[0] if origins else "http://localhost:8000").rstrip("/")
+    """The public base URL for links in messages (``DHNET_BASE_URL``; see ``dhnet.platform.config``)."""
+    return str(settings.DHNET_BASE_URL).rstrip("/")
 
 
 def signal_url(signal_id: int) -> str:

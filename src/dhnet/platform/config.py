@@ -161,6 +161,8 @@ class Config:
     lockout: int = 900
     trusted_proxies: int = 0
     static_root: Path | None = None
+    #: The public address of this deployment, for links in e-mails and webhooks (DHNET_BASE_URL).
+    base_url: str = "http://127.0.0.1:8000"
 
     @property
     def debug(self) -> bool:
@@ -223,6 +225,14 @@ class Config:
             raise ConfigError(f"DHNET_TIME_ZONE: unknown time zone {time_zone!r}") from exc
 
         static_root_raw = env.get("DHNET_STATIC_ROOT", "").strip()
+        base_url = env.get("DHNET_BASE_URL", "").strip().rstrip("/")
+        if base_url and not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"DHNET_BASE_URL: {base_url!r} must start with http:// or https://")
+        if not base_url:  # outside dev mode: the first trusted origin, else https:// on the first allowed host
+            if mode == "dev":
+                base_url = "http://127.0.0.1:8000"
+            else:
+                base_url = origins[0].rstrip("/") if origins else f"https://{hosts[0].lstrip('.')}"
         return cls(
             mode=mode,  # type: ignore[arg-type]  # validated above
             secret_key=secret,
@@ -244,6 +254,7 @@ class Config:
             lockout=_int(env, "DHNET_LOCKOUT", 900, minimum=1),
             trusted_proxies=_int(env, "DHNET_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
             static_root=Path(static_root_raw) if static_root_raw else None,
+            base_url=base_url,
         )
 
 

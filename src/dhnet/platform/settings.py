@@ -93,6 +93,7 @@ DHNET_LOGIN_MAX_FAILURES = CONFIG.login_max_failures
 DHNET_LOGIN_WINDOW = CONFIG.login_window
 DHNET_LOCKOUT = CONFIG.lockout
 DHNET_TRUSTED_PROXIES = CONFIG.trusted_proxies
+DHNET_BASE_URL = CONFIG.base_url
 
 EMAIL_HOST = CONFIG.email_host
 EMAIL_PORT = CONFIG.email_port
