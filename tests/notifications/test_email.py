@@ -38,7 +38,7 @@ def test_signal_email_reaches_the_smtp_server(
         "Period:    2024-W23 (week of 2024-06-03)",
         "Observed:  12 observed vs 3.2 expected (threshold 7)",
         "Status:    New",
-        f"http://localhost:8000/signals/{signal.pk}/",
+        f"http://127.0.0.1:8000/signals/{signal.pk}/",  # DHNET_BASE_URL, dev default
     ):
         assert expected in body, expected
 
