@@ -420,15 +420,15 @@ def _segment(
 ) -> int:
     """Run the C routine ``kind`` on one segment (``x`` is modified and restored); return R's ``res$N``."""
     if kind == K_LR_POIS:
-        return lr_cusum(x, mu0, theta, c_arl, ret, val, cases)  # type: ignore[no-any-return]
+        return lr_cusum(x, mu0, theta, c_arl, ret, val, cases)
     if kind == K_LR_NB:
-        return lr_cusum_nb(x, mu0, alpha, theta, c_arl, ret, val, cases)  # type: ignore[no-any-return]
+        return lr_cusum_nb(x, mu0, alpha, theta, c_arl, ret, val, cases)
     if kind == K_GLR_POIS:
-        return glr_cusum(x, mu0, False, m, mtilde, c_arl, d, ret, val, cases)  # type: ignore[no-any-return]
+        return glr_cusum(x, mu0, False, m, mtilde, c_arl, d, ret, val, cases)
     if kind == K_GLR_POIS_WINDOW:
-        return glr_cusum(x, mu0, True, m, mtilde, c_arl, d, ret, val, cases)  # type: ignore[no-any-return]
+        return glr_cusum(x, mu0, True, m, mtilde, c_arl, d, ret, val, cases)
     if kind == K_GLR_EPI:
-        return glr_epi_window(x, mu0, mtilde, m, xm10, c_arl, val)  # type: ignore[no-any-return]
+        return glr_epi_window(x, mu0, mtilde, m, xm10, c_arl, val)
     epi = kind == K_GLR_NB_EPI
     big_n: int = glr_nb_window(x, mu0, alpha, mtilde, m, xm10, c_arl, d, epi, val)
     if ret == 2 and not epi:
