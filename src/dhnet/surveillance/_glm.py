@@ -173,12 +173,10 @@ class Chunk:
     def fit(self, prior: FloatArray | None, trend: BoolArray) -> Fit:
         """Fit every fit of the chunk; ``prior`` ``(M, L, F)`` (``None``: 1 on valid rows), ``trend`` ``(F,)``."""
         with np.errstate(all="ignore"):
-            if trend.all() or not trend.any():
-                w = _Weights(self, prior)
-                return self._fit(w, trend) if trend.all() else self._fit_levels(w)
-            parts = [np.nonzero(trend)[0], np.nonzero(~trend)[0]]
-            fits = [self.take(i).fit(None if prior is None else prior[:, :, i], trend[i]) for i in parts]
-            return _combine(parts, fits, self.n_fits)
+            w = _Weights(self, prior)
+            # Fits without trend in a mixed set go through the row-wise path too, but leave it for the
+            # per-level sums after their first iteration (their row weights only scale with the intercepts).
+            return self._fit(w, trend) if trend.any() else self._fit_levels(w)
 
     def take(self, idx: IntArray) -> Chunk:
         """The fits ``idx`` as a chunk of their own (cached arrays sliced, not recomputed)."""
@@ -348,7 +346,7 @@ class Chunk:
             # intercepts drift towards -inf, one unit per iteration, for as long as R iterates) continue on
             # per-level sums: their row weights then only scale by exp(change of the level intercept).
             moved = np.where(g.PY > 0, np.abs(na - g.a), 0.0).max(axis=0)
-            sw = g.live & g.trend & (np.maximum(np.abs(nb - g.b) * g.tabs, moved) <= _SWITCH)
+            sw = g.live & (~g.trend | (np.maximum(np.abs(nb - g.b) * g.tabs, moved) <= _SWITCH))
             if sw.any():
                 x = np.nonzero(sw)[0]
                 fi = g.ids[x]
@@ -643,18 +641,6 @@ def _take_fit(f: Fit, idx: IntArray) -> Fit:
     kw: dict[str, NDArray[np.generic]] = {k: getattr(f, k)[idx] for k in _FIELDS_F}
     kw.update({k: getattr(f, k)[:, idx] for k in _FIELDS_LF})
     kw.update({k: getattr(f, k)[:, :, idx] for k in _FIELDS_MLF})
-    return Fit(**kw)  # type: ignore[arg-type]
-
-
-def _combine(parts: list[IntArray], fits: list[Fit], n: int) -> Fit:
-    """Fits ``fits[i]`` placed at positions ``parts[i]`` of ``n`` fits."""
-    kw: dict[str, NDArray[np.generic]] = {}
-    for k in _FIELDS_F + _FIELDS_LF + _FIELDS_MLF:
-        first = getattr(fits[0], k)
-        arr = np.zeros((*first.shape[:-1], n), dtype=first.dtype)
-        for i, f in zip(parts, fits, strict=True):
-            arr[..., i] = getattr(f, k)
-        kw[k] = arr
     return Fit(**kw)  # type: ignore[arg-type]
 
 
