@@ -525,8 +525,7 @@ def _map(
                 )
             frames.append(svg.map_svg(frame, scale, title=title, svg_id=f"map{n}"))
     values.sort(key=lambda v: (-(v.value if v.value is not None else -1), v.name))
-    level_names = {u.level for u in units}
-    unit_label = "districts" if level_names and max(level_names) >= 3 else "areas"
+    unit_label = "reporting area" if len(values) == 1 else "reporting areas"
     return MapView(measure, title, scale.legend(), frames, values, unit_label)
 
 
