@@ -4,10 +4,13 @@ Every endpoint declares its permission with :func:`dhnet.platform.access.require
 JSON ``{"detail": ..., "code": ...}`` with a 4xx status.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
+from ninja.openapi.schema import OpenAPISchema
 
 from dhnet import __version__
 from dhnet.accounts.api import router as accounts_router
@@ -16,7 +19,48 @@ from dhnet.orgunits.api import router as orgunits_router
 from dhnet.platform.access import public
 from dhnet.platform.errors import ServiceError
 
-api = NinjaAPI(
+#: What every error answers (the handlers below; ninja's own 401 has no ``code``, its 422 lists the invalid fields).
+ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "title": "Error",
+        "type": "object",
+        "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationErrors": {
+        "title": "ValidationErrors",
+        "type": "object",
+        "properties": {"detail": {"type": "array", "items": {"type": "object"}}},
+        "required": ["detail"],
+    },
+}
+
+
+def _error_response(description: str, name: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+
+
+class PlatformAPI(NinjaAPI):
+    """The API whose OpenAPI document also declares the error answers of each operation that can fail."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                takes_input = bool(operation.get("parameters") or operation.get("requestBody"))
+                responses = operation.setdefault("responses", {})
+                if takes_input:
+                    responses.setdefault("422", _error_response("Invalid parameters or body", "ValidationErrors"))
+                if takes_input or operation.get("security"):
+                    responses.setdefault("4XX", _error_response("Refused: {detail, code}", "Error"))
+        return schema
+
+
+api = PlatformAPI(
     title="dhnet API",
     version="1",
     description=(
