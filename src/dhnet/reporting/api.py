@@ -60,6 +60,13 @@ class RejectedOut(Schema):
     errors: list[str] = Field(description="each names the row and field, e.g. 'rows[3], field cases: ...'")
 
 
+class ErrorOut(Schema):
+    """Any other refusal: malformed JSON (ninja), missing permission (``{"detail", "code"}``)."""
+
+    detail: str
+    code: str | None = None
+
+
 class DryRun(Schema):
     dryRun: bool = Field(False, description="validate and count only; store nothing")
 
@@ -74,7 +81,7 @@ def _rejected(exc: services.BatchRejected) -> RejectedOut:
 
 @router.post(
     "/reporting/counts",
-    response={200: IngestOut, 400: RejectedOut, 403: RejectedOut},
+    response={200: IngestOut, 400: RejectedOut | ErrorOut, 403: RejectedOut | ErrorOut},
     summary="Import weekly counts (all or nothing; a retried payload is stored once)",
 )
 @requires("surveillance:report:write")
