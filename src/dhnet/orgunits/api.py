@@ -17,7 +17,7 @@ class UnitFilter(Schema):
     level: int | None = Field(None, ge=1, le=100)
     q: str = Field("", max_length=100, description="part of the code or name")
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=services.MAX_OFFSET)
 
 
 def _out(unit: OrgUnit) -> OrgUnitOut:

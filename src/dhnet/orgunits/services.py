@@ -60,6 +60,10 @@ def require_in_jurisdiction(actor: Actor, permission: str, unit: OrgUnit) -> Non
 # --- reading --------------------------------------------------------------------------------------------------------
 
 
+#: The largest page offset: offset + limit must fit the databases' 64-bit integers (larger ones were a 500).
+MAX_OFFSET = 2**63 - 1 - 1000
+
+
 @dataclass(frozen=True)
 class UnitQuery:
     parent: str = ""  # code of the parent: direct children only
@@ -73,8 +77,8 @@ def list_units(actor: Actor, query: UnitQuery) -> tuple[int, list[OrgUnit]]:
     """The org units within the actor's jurisdiction matching ``query``: (total count, one page)."""
     if not 1 <= query.limit <= 1000:
         raise Invalid("limit: must be between 1 and 1000")
-    if query.offset < 0:
-        raise Invalid("offset: must not be negative")
+    if not 0 <= query.offset <= MAX_OFFSET:
+        raise Invalid(f"offset: must be between 0 and {MAX_OFFSET}")
     qs = in_jurisdiction(OrgUnit.objects.select_related("parent"), actor, READ)
     if query.parent:
         qs = qs.filter(parent__code=query.parent)
