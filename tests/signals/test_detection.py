@@ -131,8 +131,9 @@ def test_missing_weeks_inside_a_series_are_zero(operator: Actor, series: dict[st
     # Keep the first week so that the calendar starts where it did.
     helpers.load_counts(sparse, units, {c: rows[1:] for c, rows in series.items()}, skip_zeros=True)
     helpers.load_counts(sparse, units, {c: rows[:1] for c, rows in series.items()})
-    a = helpers.rule(full, "ears", method="ears", settings={"variant": "C2"})
-    b = helpers.rule(sparse, "ears", method="ears", settings={"variant": "C2"})
+    # CUSUM's expected count is the mean of the whole history: every zero left out would change it.
+    a = helpers.rule(full, "cusum", method="cusum")
+    b = helpers.rule(sparse, "cusum", method="cusum")
     run_detection(SYSTEM, DetectionOptions(window=26))
     fields = ("orgunit_id", "period_start", "observed", "expected", "upperbound", "alarm")
     rows_a = list(Detection.objects.filter(rule=a).order_by("orgunit_id", "period_start").values_list(*fields))
@@ -176,7 +177,8 @@ def test_rerun_is_idempotent_and_merges_consecutive_alarms(world: dict[str, Any]
     assert again.summary["signals_created"] == again.summary["signals_extended"] == 0
     assert Signal.objects.count() == len(signals)
     assert Detection.objects.count() == first.summary["detections"]
-    assert Detection.objects.filter(run=again).count() == Detection.objects.count()
+    assert not Detection.objects.filter(run=again).exists()  # nothing changed: nothing rewritten
+    assert again.summary["diseases"]["flu"]["written"] == 0
 
 
 def test_options_are_checked(world: dict[str, Any], operator: Actor) -> None:
@@ -206,11 +208,14 @@ def test_monthly_disease_and_counts_off_the_calendar(operator: Actor) -> None:
     rule = helpers.rule(monthly, "count", level=3, kind="count", threshold=7)
     run = run_detection(SYSTEM, DetectionOptions(window=6))
     entry = run.summary["diseases"]["rota"]
-    assert entry["off_calendar"] == 1
-    assert entry["periods"] == ["2020-01-01", "2022-12-01"]
+    assert entry["periods"] == ["2022-07-01", "2022-12-01"]  # a threshold needs no history: six months read
     stored = list(Detection.objects.filter(rule=rule).order_by("period_start").values_list("period_start", "alarm"))
     assert [d for d, _ in stored] == months[-6:]
     assert [a for _, a in stored] == [(5 + i % 3) >= 7 for i in range(30, 36)]
+    entry = run_detection(SYSTEM, DetectionOptions(full=True)).summary["diseases"]["rota"]
+    assert entry["periods"] == ["2020-01-01", "2022-12-01"]
+    assert entry["off_calendar"] == 1  # 2022-06-15 is not the first of a month
+    assert Detection.objects.filter(rule=rule).count() == 36
 
 
 def test_population_is_summed_up_the_hierarchy(operator: Actor, series: dict[str, Any]) -> None:
@@ -232,3 +237,43 @@ def test_no_rules_or_no_counts(operator: Actor) -> None:
     run = run_detection(SYSTEM, DetectionOptions(diseases=("quiet",)))
     assert run.summary["diseases"]["quiet"]["note"] == "no counts"
     assert run.status == "done"
+
+
+@pytest.mark.parametrize(
+    ("method", "settings"),
+    [
+        ("ears", {"variant": "C1", "baseline": 5}),
+        ("ears", {"variant": "C2"}),
+        ("ears", {"variant": "C3", "baseline": 10, "min_sigma": 0.5}),
+        ("farrington-flexible", {"b": 1, "w": 1}),
+        ("farrington-flexible", {"b": 2, "w": 3, "no_periods": 3}),
+        ("farrington-flexible", {"preset": "noufaily"}),
+    ],
+)
+def test_reading_only_the_history_a_method_needs_changes_nothing(
+    world: dict[str, Any], method: str, settings: dict[str, Any]
+) -> None:
+    """Rules with a bounded look-back read only that much history; their results equal the engine's on the full
+    series (the guard of :func:`detection.history_needed`)."""
+    flu, units, series = world["disease"], world["units"], world["series"]
+    rule = helpers.rule(flu, "r", level=3, method=method, settings=settings)
+    run = run_detection(SYSTEM, DetectionOptions(window=10))
+    entry = run.summary["diseases"]["flu"]
+    assert entry["read_from"] > series[helpers.DISTRICTS[0]][0][0].isoformat()  # not everything was read
+    districts = sorted(helpers.DISTRICTS)
+    panel = _panel(series, districts)
+    options = dict(settings)
+    preset = options.pop("preset", None)
+    result = detect(panel, method, preset=preset, start=series[districts[0]][-10][0], **options)
+    assert _compare(rule, units, panel, result) == run.summary["alarms"]
+
+
+def test_methods_using_the_whole_history_read_everything(world: dict[str, Any]) -> None:
+    flu = world["disease"]
+    helpers.rule(flu, "ears", level=3, method="ears")
+    assert "read_from" in run_detection(SYSTEM, DetectionOptions()).summary["diseases"]["flu"]
+    helpers.rule(flu, "cusum", level=3, method="cusum")
+    entry = run_detection(SYSTEM, DetectionOptions()).summary["diseases"]["flu"]
+    assert "read_from" not in entry
+    assert entry["periods"][0] == "2001-01-01"
+    assert detection.history_needed("glrnb", None, detection.Frequency.WEEKLY) is None

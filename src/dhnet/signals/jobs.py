@@ -9,6 +9,7 @@ their diseases are united (null wins), ``full`` and the widest window win, the e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
@@ -46,7 +47,7 @@ def run_job(ctx: JobContext) -> dict[str, Any]:
 
     options = options_from(ctx.payload)
     if not options.requested_by:
-        options = type(options)(**{**options.__dict__, "requested_by": ctx.requested_by or SYSTEM.username})
+        options = dataclasses.replace(options, requested_by=ctx.requested_by or SYSTEM.username)
     run = run_detection(SYSTEM, options, progress=ctx.progress, job_id=ctx.job_id)
     summary = run.summary
     return {

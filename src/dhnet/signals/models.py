@@ -51,8 +51,10 @@ class DetectionRun(models.Model):
 class Detection(models.Model):
     """The latest output of one rule for one disease, org unit and period (replaced by later runs)."""
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="detections")
-    disease = models.ForeignKey(Disease, on_delete=models.CASCADE, related_name="detections")
+    # No single-column indexes on rule and disease: the unique (rule, orgunit, period_start) and the (disease, orgunit,
+    # period_start) indexes start with them; every index costs time on each of the millions of upserts.
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="detections", db_index=False)
+    disease = models.ForeignKey(Disease, on_delete=models.CASCADE, related_name="detections", db_index=False)
     orgunit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="detections")
     period_start = models.DateField()
     observed = models.FloatField()

@@ -13,6 +13,10 @@ This module holds what they share: the permissions, the visibility of a signal, 
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -21,6 +25,8 @@ from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, NotFound
 from dhnet.signals.events import signal_changed
 from dhnet.signals.models import Signal
+
+log = logging.getLogger(__name__)
 
 READ = "surveillance:signal:read"
 WRITE = "surveillance:signal:write"
@@ -53,6 +59,40 @@ def get_visible(actor: Actor, signal_id: int, *, lock: bool = False) -> Signal:
     if signal is None:
         raise NotFound(f"signal {signal_id} not found")
     return signal
+
+
+#: Receivers' writes for this many changes commit together (see :func:`notify_changes`).
+NOTIFY_BATCH = 500
+
+
+def notify_changes(
+    changes: list[tuple[int, str]], actor_username: str, *, timed: Callable[[float], None] | None = None
+) -> None:
+    """Send :data:`~dhnet.signals.events.signal_changed` for every ``(signal_id, kind)`` once the current transaction
+    commits: one callback for the whole batch, whose receivers' writes (e.g. the notifications' queued fan-outs)
+    commit together, :data:`NOTIFY_BATCH` changes at a time, each change in its own savepoint (a failing receiver
+    loses nothing of the others; it is logged). ``timed`` gets the seconds the receivers took."""
+    if not changes:
+        return
+
+    def send() -> None:
+        began = time.perf_counter()
+        for start in range(0, len(changes), NOTIFY_BATCH):
+            with transaction.atomic():
+                for signal_id, kind in changes[start : start + NOTIFY_BATCH]:
+                    try:
+                        with transaction.atomic():
+                            signal_changed.send(
+                                sender=Signal, signal_id=signal_id, kind=kind, actor_username=actor_username
+                            )
+                    except Exception:
+                        log.exception(
+                            "signals: a receiver of signal_changed failed for signal %s (%s)", signal_id, kind
+                        )
+        if timed is not None:
+            timed(time.perf_counter() - began)
+
+    transaction.on_commit(send)
 
 
 def notify_changed(signal_id: int, kind: str, actor_username: str) -> None:

@@ -10,12 +10,15 @@ One run (:func:`run_detection`) does, for each disease with active rules:
    disease. A period without a count for an org unit inside that calendar is **zero**: in aggregate reporting a
    missing report of a unit is a reporting gap, and the engine needs regular series; completeness is monitored
    separately (the reporting context's submissions). Counts not on a period start (a Tuesday for a weekly disease)
-   are ignored and counted in the run summary.
+   are ignored and counted in the run summary. Only the periods the rules need are read: the evaluated ones and
+   the history before them that the disease's methods use (:func:`history_needed`: EARS its baseline,
+   Farrington-flexible ``b`` years, thresholds none); a disease with a rule whose method uses the whole history
+   (CUSUM, GLR, outliers), and every disease with ``full``, is read from its first count.
 3. **Roll up** the hierarchy: the series of an org unit at level ``L`` is the sum of the counts stored in its
-   subtree (usually at districts), per period. Org units whose subtree has no count of the disease at all have no
-   series (nothing to detect, nothing stored). The population of a unit is the sum of its children's populations
-   when any child has one, else its own (``OrgUnit.population``), so that rates at every level use the population
-   of the counts summed.
+   subtree (usually at districts), per period. Org units whose subtree has no count of the disease in the periods
+   read have no series (nothing to detect, nothing stored). The population of a unit is the sum of its children's
+   populations when any child has one, else its own (``OrgUnit.population``), so that rates at every level use the
+   population of the counts summed.
 4. **Detect**: one engine call (``dhnet.surveillance.detect``) per disease x level x rule on the :class:`Panel` of
    all series of that level -- ``detector`` rules with their method and settings, ``count`` rules as ``threshold``
    with ``alert_count``, ``rate`` rules as ``threshold`` with ``alert_rate``/``epidemic_rate`` on the series that
@@ -23,9 +26,10 @@ One run (:func:`run_detection`) does, for each disease with active rules:
    from ``since`` (a correction of older data). When the history is too short for the first of them
    (:class:`~dhnet.surveillance.SeriesError`), the periods that can be evaluated are; when none can, the rule is
    skipped for that panel -- both recorded in the run's summary, never a crash.
-5. **Write**, per disease in one transaction: the :class:`Detection` rows (a bulk upsert on rule x org unit x
-   period: later runs replace earlier values), then the alarms of the last ``window`` periods merged into signals
-   (:mod:`dhnet.signals.services.merging`), and one audit record.
+5. **Write**, per disease in one transaction: the :class:`Detection` rows that are new or changed (a bulk upsert on
+   rule x org unit x period: later runs replace earlier values; cells whose values did not change are not
+   rewritten, so a row's ``run`` is the run that last changed it), then the alarms of the last ``window`` periods
+   merged into signals (:mod:`dhnet.signals.services.merging`), and one audit record.
 
 The run's :class:`DetectionRun` row carries progress (rule x level panels done of all) and a summary with the
 time spent reading, computing and writing.
@@ -44,7 +48,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Func, IntegerField
+from django.db.models import Func, IntegerField, Max, Min
 from django.utils import timezone
 from numpy.typing import NDArray
 from scipy import sparse
@@ -85,6 +89,7 @@ SYSTEM = Actor(
 MONDAY_OFFSET = 4  # 1970-01-05, day 4 of the Unix epoch, is a Monday
 MAX_WINDOW = 520
 WRITE_BATCH = 5000
+READ_CHUNK = 50_000
 PROGRESS_SECONDS = 0.5
 
 Progress = Callable[[int, int, str], None]
@@ -181,24 +186,58 @@ class Counts:
     off_calendar: int = 0
 
 
-def read_counts(disease_id: int) -> NDArray[np.int64]:
-    """``(n, 3)`` array of (org unit id, day number, value) of a disease's case counts: one query."""
-    qs = (
-        CountValue.objects.filter(disease_id=disease_id, measure=Measure.CASES)
-        .annotate(day=EpochDay("period_start"))
-        .values_list("orgunit_id", "day", "value")
-        .order_by()
-    )
-    flat = np.fromiter(itertools.chain.from_iterable(qs.iterator(chunk_size=20_000)), dtype=np.int64)
+def read_counts(disease_id: int, since: dt.date | None = None) -> NDArray[np.int64]:
+    """``(n, 3)`` array of (org unit id, day number, value) of a disease's case counts (from ``since``): one query.
+
+    The ``values_list`` query is compiled by the ORM and its rows are streamed straight into numpy through the
+    cursor (Django's per-row converters would double the time for millions of rows).
+    """
+    qs = CountValue.objects.filter(disease_id=disease_id, measure=Measure.CASES)
+    if since is not None:
+        qs = qs.filter(period_start__gte=since)
+    columns = qs.annotate(day=EpochDay("period_start")).values_list("orgunit_id", "day", "value").order_by()
+    sql, params = columns.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        chunks = iter(lambda: cursor.fetchmany(READ_CHUNK), [])
+        flat = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(chunks)), dtype=np.int64)
     return flat.reshape(-1, 3)
+
+
+def period_range(disease_id: int) -> tuple[dt.date | None, dt.date | None]:
+    """The first and the latest period with a case count of the disease (index lookups)."""
+    found = CountValue.objects.filter(disease_id=disease_id, measure=Measure.CASES).aggregate(
+        first=Min("period_start"), last=Max("period_start")
+    )
+    return found["first"], found["last"]
+
+
+def history_needed(method: str, control: Any, freq: Frequency) -> int | None:
+    """Periods of history a method reads before a period it evaluates, when that is bounded; None: all of them.
+
+    Only methods whose result for a period depends on a fixed window before it are listed (EARS: its baseline and
+    guard band; Farrington-flexible: ``b`` years and ``w`` periods around them; fixed thresholds: none). CUSUM, GLR
+    and the outlier methods use every earlier period (e.g. CUSUM's expected count is the mean of the whole history),
+    so their diseases are read in full. ``test_detection`` checks that stored results equal engine calls on the full
+    series.
+    """
+    if method == "threshold":
+        return 0
+    if method == "ears":
+        return int(control.baseline) + 4 + 1
+    if method == "farrington-flexible":
+        per_year = {Frequency.WEEKLY: 53, Frequency.MONTHLY: 12, Frequency.DAILY: 366}[freq]
+        return int(control.b) * per_year + int(control.w) + 2
+    return None
 
 
 def frequency_of(disease: Disease) -> Frequency:
     return Frequency.MONTHLY if disease.reporting == ReportingFrequency.MONTHLY else Frequency.WEEKLY
 
 
-def layout(data: NDArray[np.int64], freq: Frequency, tree: Tree) -> Counts | None:
-    """Put (unit, day, value) rows on the calendar; None when no row is on a period start."""
+def layout(data: NDArray[np.int64], freq: Frequency, tree: Tree, *, begin: dt.date | None = None) -> Counts | None:
+    """Put (unit, day, value) rows on the calendar; None when no row is on a period start. ``begin``: the calendar
+    starts there (the first period read) even if no unit reported in it."""
     days = data[:, 1]
     if freq is Frequency.MONTHLY:
         month = days.astype("datetime64[D]").astype("datetime64[M]")
@@ -212,12 +251,16 @@ def layout(data: NDArray[np.int64], freq: Frequency, tree: Tree) -> Counts | Non
         return None
     data, index = data[on_start], index[on_start]
     first, last = int(index.min()), int(index.max())
+    if begin is not None:
+        day0 = np.datetime64(begin, "D")
+        anchor = day0.astype("datetime64[M]").astype(np.int64) if freq is Frequency.MONTHLY else None
+        first = min(first, int(anchor) if anchor is not None else (int(day0.astype(np.int64)) - MONDAY_OFFSET) // 7)
     n_periods = last - first + 1
     if freq is Frequency.MONTHLY:
-        start = np.datetime64(first, "M").astype("datetime64[D]")
+        origin = np.datetime64(first, "M").astype("datetime64[D]")
     else:
-        start = np.datetime64(first * 7 + MONDAY_OFFSET, "D")
-    dates = freq.step(start, n_periods)
+        origin = np.datetime64(first * 7 + MONDAY_OFFSET, "D")
+    dates = freq.step(origin, n_periods)
     units, row = np.unique(tree.positions(data[:, 0]), return_inverse=True)
     flat = row * n_periods + (index - first)
     base = np.bincount(flat, weights=data[:, 2].astype(np.float64), minlength=units.size * n_periods)
@@ -253,9 +296,15 @@ class _Timing:
     prepare: float = 0.0
     write: float = 0.0
     signals: float = 0.0
+    notify: float = 0.0  # the receivers of signal_changed (other contexts), after each commit
+    pending_notify: float = 0.0
+
+    def add_notify(self, seconds: float) -> None:
+        self.notify += seconds
+        self.pending_notify += seconds
 
     def as_dict(self) -> dict[str, float]:
-        return {k: round(v, 3) for k, v in self.__dict__.items()}
+        return {k: round(v, 3) for k, v in self.__dict__.items() if k != "pending_notify"}
 
 
 @dataclass
@@ -380,6 +429,33 @@ def upsert_detections(rows: list[tuple[Any, ...]]) -> None:
             cursor.executemany(sql, rows[i : i + WRITE_BATCH])
 
 
+def _changed_only(disease: Disease, rows: list[tuple[Any, ...]], days: list[int]) -> list[tuple[Any, ...]]:
+    """The rows whose values differ from those stored (new cells included): unchanged cells are not rewritten, so a
+    nightly run writes about one new week per series. (A row's ``run`` is the run that last changed it.)
+    ``days``: the period of each row as a day number (compared without parsing dates)."""
+    first = dt.date(1970, 1, 1) + dt.timedelta(days=min(days))
+    qs = (
+        Detection.objects.filter(disease_id=disease.pk, period_start__gte=first)
+        .annotate(day=EpochDay("period_start"))
+        .values_list("rule_id", "orgunit_id", "day", "observed", "expected", "upperbound", "score", "alarm")
+        .order_by()
+    )
+    sql, params = qs.query.sql_with_params()
+    stored: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(READ_CHUNK):
+            for rule, unit, day, observed, expected, upper, score, alarm in chunk:
+                stored[(rule, unit, day)] = (observed, expected, upper, score, bool(alarm))
+    if not stored:
+        return rows
+    return [
+        r
+        for r, day in zip(rows, days, strict=True)
+        if stored.get((r[0], r[2], day)) != (r[4], r[5], r[6], r[7], bool(r[8]))
+    ]
+
+
 def _period_params(dates: NDArray[np.datetime64]) -> list[Any]:
     text = [str(d) for d in np.datetime_as_string(dates, unit="D")]
     if connection.vendor == "sqlite":
@@ -483,6 +559,32 @@ def _run(actor: Actor, run: DetectionRun, options: DetectionOptions, progress: P
     return summary
 
 
+def _step(day: dt.date, periods: int, freq: Frequency) -> dt.date:
+    """The period start ``periods`` periods after (negative: before) the period containing ``day``."""
+    if freq is Frequency.MONTHLY:
+        month = day.year * 12 + day.month - 1 + periods
+        return dt.date(month // 12, month % 12 + 1, 1)
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday + dt.timedelta(weeks=periods)
+
+
+def _read_from(disease: Disease, tasks: list[_Task], freq: Frequency, options: DetectionOptions) -> dt.date | None:
+    """The first period to read: the evaluated periods less the longest history any rule needs (None: all)."""
+    if options.full:
+        return None
+    needs = [history_needed(t.method, t.control, freq) for t in tasks if not t.error]
+    if not needs or any(n is None for n in needs):
+        return None
+    first, last = period_range(disease.pk)
+    if first is None or last is None:
+        return None
+    first_evaluated = _step(last, -(options.window - 1), freq)
+    if options.since is not None:
+        first_evaluated = min(first_evaluated, _step(options.since, 0, freq))
+    begin = _step(first_evaluated, -max(n for n in needs if n is not None), freq)
+    return begin if begin > first else None  # never before the disease's first count
+
+
 def _run_disease(
     actor: Actor,
     run: DetectionRun,
@@ -496,12 +598,15 @@ def _run_disease(
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"rules": []}
     t0 = time.perf_counter()
-    data = read_counts(disease.pk)
+    freq = frequency_of(disease)
+    read_from = _read_from(disease, tasks, freq, options)
+    data = read_counts(disease.pk, read_from)
     timing.read += time.perf_counter() - t0
     t0 = time.perf_counter()
-    freq = frequency_of(disease)
-    counts = layout(data, freq, tree) if data.size else None
+    counts = layout(data, freq, tree, begin=read_from) if data.size else None
     timing.layout += time.perf_counter() - t0
+    if read_from is not None:
+        entry["read_from"] = read_from.isoformat()
     if counts is None:
         entry["note"] = "no counts"
         tracker.step(f"{disease.code}: no counts", len(tasks))
@@ -516,6 +621,7 @@ def _run_disease(
     signal_from = counts.dates[max(0, n_periods - options.window)]
 
     rows: list[tuple[Any, ...]] = []
+    days: list[int] = []  # the period of each row, as a day number
     alarms: list[Alarm] = []
     panels: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
     series: dict[str, int] = {}
@@ -578,6 +684,7 @@ def _run_disease(
         unit_ids = tree.ids[units]
         m = result.dates.size
         periods = _period_params(result.dates)
+        days.extend(result.dates.astype("datetime64[D]").astype(np.int64).tolist() * panel.n_series)
         rows.extend(
             zip(
                 itertools.repeat(rule.pk),
@@ -614,8 +721,11 @@ def _run_disease(
     entry["series"] = series
 
     t0 = time.perf_counter()
+    changed = _changed_only(disease, rows, days) if rows else rows
+    timing.prepare += time.perf_counter() - t0
+    t0 = time.perf_counter()
     with transaction.atomic():
-        upsert_detections(rows)
+        upsert_detections(changed)
         t1 = time.perf_counter()
         timing.write += t1 - t0
         names = {int(tree.ids[i]): tree.names[i] for i in {_pos(tree, a.orgunit_id) for a in alarms}}
@@ -626,6 +736,7 @@ def _run_disease(
             freq=counts.freq.value,
             actor_username=actor.username,
             unit_names=names,
+            announced=timing.add_notify,
         )
         audit.record(
             actor,
@@ -641,9 +752,11 @@ def _run_disease(
             },
             permission=RUN,
         )
-    timing.signals += time.perf_counter() - t1
+    timing.signals += time.perf_counter() - t1 - timing.pending_notify
+    timing.pending_notify = 0.0
     entry.update(
         detections=len(rows),
+        written=len(changed),
         alarms=int(sum(r.get("alarms", 0) for r in entry["rules"])),
         recent_alarms=len(alarms),
         signals_created=len(merged.created),

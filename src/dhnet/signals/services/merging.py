@@ -21,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.utils import timezone
 
 from dhnet.diseases.models import Disease
 from dhnet.signals.models import Signal, SignalEvent, SignalSource, SignalStatus
-from dhnet.signals.services import notify_changed
+from dhnet.signals.services import notify_changes
 
 ENDED = (SignalStatus.CLOSED, SignalStatus.DISCARDED)
 
@@ -90,6 +91,7 @@ def merge_alarms(
     actor_username: str,
     unit_names: dict[int, str],
     title_unit: str = "cases",
+    announced: Callable[[float], None] | None = None,
 ) -> MergeResult:
     """Merge ``alarms`` of ``disease`` into its detection signals (call inside the write transaction)."""
     result = MergeResult()
@@ -211,10 +213,8 @@ def merge_alarms(
         )
         SignalEvent.objects.bulk_create(extension_events, batch_size=500)
         result.extended.extend(changed)
-    for pk in result.created:
-        notify_changed(pk, "created", actor_username)
-    for pk in result.extended:
-        notify_changed(pk, "alarm", actor_username)
+    changes = [(pk, "created") for pk in result.created] + [(pk, "alarm") for pk in result.extended]
+    notify_changes(changes, actor_username, timed=announced)
     return result
 
 
