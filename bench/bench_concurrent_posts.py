@@ -260,7 +260,11 @@ def run(url: str, tmp: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pg", default="", help="postgres:// URL of a server (a throwaway database is created)")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("DHNET_BENCH_PG", ""),
+        help="postgres:// URL of a server (a throwaway database is created)",
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--threads", type=int, default=8, help="threads of dhnet serve")

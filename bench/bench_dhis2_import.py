@@ -183,7 +183,11 @@ def _pg_database(server: str) -> tuple[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pg", default="", help="a postgres:// URL of a server to use (a database is created on it)")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("DHNET_BENCH_PG", ""),
+        help="a postgres:// URL of a server to use (a database is created on it)",
+    )
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
