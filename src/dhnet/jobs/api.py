@@ -15,7 +15,7 @@ class JobFilter(Schema):
     status: str = Field("", max_length=16, description="queued, running, done or failed")
     kind: str = Field("", max_length=64, description="job kind, e.g. signals.detect")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=services.MAX_OFFSET)
 
 
 @router.get("/jobs", response=JobPage, summary="Background jobs, newest first, with progress")

@@ -52,6 +52,8 @@ class Job(models.Model):
         indexes = (
             models.Index(fields=["status", "run_after"], name="job_due"),
             models.Index(fields=["kind", "-created_at"], name="job_kind_recent"),
+            # Coalescing looks a key up with a bound parameter, which the partial unique index below cannot serve.
+            models.Index(fields=["dedupe_key", "status"], name="job_dedupe_lookup"),
         )
         constraints = (
             models.UniqueConstraint(

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 #: Reading the queue and starting runs (pages, API, command line).
 PERMISSION = "surveillance:run:write"
 MAX_PAYLOAD_BYTES = 64 * 1024
+#: The largest offset of a page (a SQL integer, less a page).
+MAX_OFFSET = 2**63 - 1 - 1000
 T = TypeVar("T")
 
 
@@ -455,8 +457,8 @@ def list_jobs(actor: Actor, query: JobQuery) -> tuple[int, list[Job]]:
         raise Invalid(f"status: expected one of {', '.join(JobStatus.values)}")
     if not 1 <= query.limit <= 500:
         raise Invalid("limit: must be between 1 and 500")
-    if query.offset < 0:
-        raise Invalid("offset: must not be negative")
+    if not 0 <= query.offset <= MAX_OFFSET:
+        raise Invalid(f"offset: must be between 0 and {MAX_OFFSET}")
     qs = Job.objects.all()
     if query.status:
         qs = qs.filter(status=query.status)
@@ -477,6 +479,8 @@ def list_jobs(actor: Actor, query: JobQuery) -> tuple[int, list[Job]]:
 
 def get_job(actor: Actor, job_id: int) -> Job:
     _require(actor)
+    if not 0 < job_id <= MAX_OFFSET:
+        raise NotFound(f"job {job_id} not found")
     with transaction.atomic():
         job = Job.objects.filter(pk=job_id).first()
         if job is None:
@@ -497,6 +501,8 @@ def list_schedules(actor: Actor) -> list[Schedule]:
 def retry_job(actor: Actor, job_id: int) -> Job:
     """Queue a failed job again (one more claim allowed)."""
     _require(actor)
+    if not 0 < job_id <= MAX_OFFSET:
+        raise NotFound(f"job {job_id} not found")
     with transaction.atomic():
         job = Job.objects.select_for_update().filter(pk=job_id).first()
         if job is None:

@@ -43,7 +43,7 @@ class SignalFilter(Schema):
     escalated: bool | None = None
     q: str = Field("", max_length=100, description="text in the title, hazard or place")
     limit: int = Field(25, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=queries.MAX_OFFSET)
 
 
 def _detail(detail: queries.SignalDetail) -> SignalDetailOut:
@@ -152,7 +152,7 @@ def report_event(request: HttpRequest, payload: EventReportIn) -> Status[SignalO
 
 class RunFilter(Schema):
     limit: int = Field(25, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=queries.MAX_OFFSET)
 
 
 @router.get("/detection-runs", response=RunPage, summary="Detection runs, newest first, with progress")

@@ -50,8 +50,14 @@ def level_of_path(path: str) -> int:
     return max(0, path.count("/") - 1)
 
 
+#: Identifiers beyond a SQL integer cannot exist (and would overflow the database driver).
+MAX_ID = 2**63 - 1
+
+
 def get_visible(actor: Actor, signal_id: int, *, lock: bool = False) -> Signal:
     """The signal if ``actor`` may read it, else :class:`NotFound` (existence is not revealed)."""
+    if not 0 < signal_id <= MAX_ID:
+        raise NotFound(f"signal {signal_id} not found")
     qs = visible_signals(actor).select_related("orgunit", "disease", "rule", "assigned_to")
     if lock:
         qs = qs.select_for_update(of=("self",))

@@ -29,10 +29,12 @@ from dhnet.signals.models import (
     SignalSource,
     SignalStatus,
 )
-from dhnet.signals.services import READ, RUN, get_visible, require, visible_signals, workflow
+from dhnet.signals.services import MAX_ID, READ, RUN, get_visible, require, visible_signals, workflow
 from dhnet.signals.services.detection import MAX_WINDOW
 
 MAX_LIMIT = 200
+#: The largest offset of a page (a SQL integer, less a page).
+MAX_OFFSET = 2**63 - 1 - 1000
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,8 @@ def list_signals(actor: Actor, query: SignalQuery) -> tuple[int, list[Signal]]:
     require(actor, READ)
     if not 1 <= query.limit <= MAX_LIMIT:
         raise Invalid(f"limit: must be between 1 and {MAX_LIMIT}")
-    if query.offset < 0:
-        raise Invalid("offset: must not be negative")
+    if not 0 <= query.offset <= MAX_OFFSET:
+        raise Invalid(f"offset: must be between 0 and {MAX_OFFSET}")
     for status in query.statuses:
         if status not in SignalStatus.values:
             raise Invalid(f"status: expected one of {', '.join(SignalStatus.values)}, got {status!r}")
@@ -195,8 +197,8 @@ def list_runs(actor: Actor, *, limit: int = 25, offset: int = 0) -> tuple[int, l
     require(actor, READ)
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit: must be between 1 and {MAX_LIMIT}")
-    if offset < 0:
-        raise Invalid("offset: must not be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise Invalid(f"offset: must be between 0 and {MAX_OFFSET}")
     with transaction.atomic():
         qs = DetectionRun.objects.order_by("-created_at", "-id")
         total = qs.count()
@@ -213,6 +215,8 @@ def list_runs(actor: Actor, *, limit: int = 25, offset: int = 0) -> tuple[int, l
 
 def get_run(actor: Actor, run_id: int) -> DetectionRun:
     require(actor, READ)
+    if not 0 < run_id <= MAX_ID:
+        raise NotFound(f"detection run {run_id} not found")
     with transaction.atomic():
         run = DetectionRun.objects.filter(pk=run_id).first()
         if run is None:
