@@ -277,3 +277,31 @@ def test_methods_using_the_whole_history_read_everything(world: dict[str, Any]) 
     assert "read_from" not in entry
     assert entry["periods"][0] == "2001-01-01"
     assert detection.history_needed("glrnb", None, detection.Frequency.WEEKLY) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counts_read_ahead_on_a_second_connection(operator: Actor, series: dict[str, Any]) -> None:
+    """Outside a transaction the next disease is read on another thread while one is computed and written."""
+    units = helpers.influenza_tree(operator, series)
+    rules = {}
+    for code in ("flu-a", "flu-b", "flu-c"):
+        d = helpers.disease(code, f"Influenza {code}")
+        helpers.load_counts(d, units, series)
+        rules[code] = helpers.rule(d, "EARS C2", level=3, method="ears", settings={"variant": "C2"})
+    run = run_detection(SYSTEM, DetectionOptions(diseases=("flu-a", "flu-b", "flu-c")))
+    assert run.summary["prefetch"] is True
+    assert "read_in_background" in run.summary["timing"]
+    districts = sorted(helpers.DISTRICTS)
+    panel = _panel(series, districts)
+    result = detect(panel, "ears", variant="C2", start=series[districts[0]][-8][0])
+    for rule in rules.values():
+        _compare(rule, units, panel, result)
+    # A failing read reaches the run (and fails it) instead of hanging.
+    from unittest import mock
+
+    with (
+        mock.patch.object(detection, "read_counts", side_effect=RuntimeError("disk gone")),
+        pytest.raises(RuntimeError, match="disk gone"),
+    ):
+        run_detection(SYSTEM, DetectionOptions(diseases=("flu-a", "flu-b")))
+    assert DetectionRun.objects.order_by("-pk").first().status == "failed"

@@ -41,13 +41,15 @@ import datetime as dt
 import itertools
 import logging
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Func, IntegerField, Max, Min
 from django.utils import timezone
 from numpy.typing import NDArray
@@ -549,14 +551,92 @@ def _run(actor: Actor, run: DetectionRun, options: DetectionOptions, progress: P
         "signals_created": 0,
         "signals_extended": 0,
     }
-    for disease_id, disease_tasks in tasks.items():
-        disease = diseases[disease_id]
-        entry = _run_disease(actor, run, disease, disease_tasks, tree, options, timing, tracker, summary["skipped"])
-        summary["diseases"][disease.code] = entry
-        for key in ("detections", "alarms", "signals_created", "signals_extended"):
-            summary[key] += entry.get(key, 0)
+    plan = [
+        (disease_id, _read_from(diseases[disease_id], disease_tasks, frequency_of(diseases[disease_id]), options))
+        for disease_id, disease_tasks in tasks.items()
+    ]
+    reader = Prefetcher(plan) if prefetch_allowed(len(plan)) else None
+    summary["prefetch"] = reader is not None
+    try:
+        for (disease_id, read_from), disease_tasks in zip(plan, tasks.values(), strict=True):
+            disease = diseases[disease_id]
+            t0 = time.perf_counter()
+            data = reader.get(disease_id) if reader is not None else read_counts(disease_id, read_from)
+            timing.read += time.perf_counter() - t0
+            entry = _run_disease(
+                actor, run, disease, disease_tasks, tree, options, timing, tracker, summary["skipped"], data, read_from
+            )
+            summary["diseases"][disease.code] = entry
+            for key in ("detections", "alarms", "signals_created", "signals_extended"):
+                summary[key] += entry.get(key, 0)
+    finally:
+        if reader is not None:
+            reader.close()
     summary["timing"] = {**timing.as_dict(), "total": round(time.perf_counter() - started, 3)}
+    if reader is not None:
+        summary["timing"]["read_in_background"] = round(reader.seconds, 3)
     return summary
+
+
+def prefetch_allowed(n_diseases: int) -> bool:
+    """Read the next disease on a second connection while this one computes and writes -- only outside a
+    transaction (a second connection would not see the caller's uncommitted rows, e.g. a test's)."""
+    return n_diseases > 1 and not connection.in_atomic_block and connection.vendor in ("sqlite", "postgresql")
+
+
+class Prefetcher:
+    """Reads the diseases' counts in order on its own thread and connection, one disease ahead of the consumer.
+
+    Reading is mostly time inside the database driver, which releases the GIL: on two cores it overlaps with the
+    engine and the writes of the previous disease. Errors surface in :meth:`get`.
+    """
+
+    def __init__(self, plan: list[tuple[int, dt.date | None]]) -> None:
+        self._plan = plan
+        self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._work, name="detection-reader", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            for disease_id, read_from in self._plan:
+                if self._stop.is_set():
+                    return
+                began = time.perf_counter()
+                try:
+                    item: Any = read_counts(disease_id, read_from)
+                except Exception as exc:  # handed to the consumer
+                    item = exc
+                self.seconds += time.perf_counter() - began
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put((disease_id, item), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if isinstance(item, Exception):
+                    return
+        finally:
+            connections.close_all()
+
+    def get(self, disease_id: int) -> NDArray[np.int64]:
+        got, item = self._queue.get()
+        if isinstance(item, Exception):
+            raise item
+        if got != disease_id:  # pragma: no cover - the plan is consumed in order
+            raise RuntimeError(f"prefetched disease {got}, expected {disease_id}")
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # unblock a reader waiting to hand over
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
 
 
 def _step(day: dt.date, periods: int, freq: Frequency) -> dt.date:
@@ -595,13 +675,11 @@ def _run_disease(
     timing: _Timing,
     tracker: _Tracker,
     skipped: list[dict[str, Any]],
+    data: NDArray[np.int64],
+    read_from: dt.date | None,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"rules": []}
-    t0 = time.perf_counter()
     freq = frequency_of(disease)
-    read_from = _read_from(disease, tasks, freq, options)
-    data = read_counts(disease.pk, read_from)
-    timing.read += time.perf_counter() - t0
     t0 = time.perf_counter()
     counts = layout(data, freq, tree, begin=read_from) if data.size else None
     timing.layout += time.perf_counter() - t0
