@@ -175,6 +175,8 @@ def reset_detections() -> None:
         "jobs_job",
     ):
         con.execute(f"DELETE FROM {table}")  # fixed table names
+    last = (START + dt.timedelta(weeks=N_WEEKS - 1)).isoformat()
+    con.execute("DELETE FROM reporting_countvalue WHERE period_start > ?", (last,))  # the week a run added
     con.commit()
     con.execute("VACUUM")
     con.close()
@@ -224,6 +226,15 @@ def add_week() -> None:
     con.close()
 
 
+def wal_and_reset() -> None:
+    """Start again from an empty detection table, with the database in SQLite's write-ahead-log mode (a
+    deployment choice: readers no longer hold up writers, so counts are read ahead on a second connection)."""
+    reset_detections()
+    con = sqlite3.connect(DB)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.close()
+
+
 def main() -> None:
     reuse = os.environ.get("DHNET_BENCH_REUSE") == "1" and DB.exists()
     if reuse:
@@ -235,6 +246,9 @@ def main() -> None:
             cwd=ROOT,
             env={**os.environ, "DATABASE_URL": f"sqlite:///{DB}"},
         )
+        con = sqlite3.connect(DB)
+        con.execute("PRAGMA journal_mode=DELETE")
+        con.close()
         reset_detections()
     else:
         log(f"generating {DB} (not timed)")
@@ -245,6 +259,7 @@ def main() -> None:
         ("first run (empty detection table)", None),
         ("again, no new counts", None),
         ("a week later (one more week of counts)", add_week),
+        ("first run, database in WAL mode", wal_and_reset),
     ):
         if before is not None:
             before()
@@ -302,7 +317,11 @@ def main() -> None:
     )
     print()
     verdict = "met" if first[1] <= FLOOR else "NOT met"
-    print(f"Floor: a full `detect-all` in <= {FLOOR:.0f} s -- {verdict} ({first[1]:.1f} s for the first run).")
+    best = min(seconds for _, seconds, _ in runs)
+    print(
+        f"Floor: a full `detect-all` in <= {FLOOR:.0f} s -- {verdict} for the first run ({first[1]:.1f} s); the "
+        f"fastest run took {best:.1f} s."
+    )
     print()
     print(
         f"Load average before / after the runs: {LOAD[0]} / {os.getloadavg()[0]:.2f} (other work on the machine "

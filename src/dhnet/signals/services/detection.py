@@ -92,6 +92,7 @@ MONDAY_OFFSET = 4  # 1970-01-05, day 4 of the Unix epoch, is a Monday
 MAX_WINDOW = 520
 WRITE_BATCH = 5000
 READ_CHUNK = 50_000
+PREFETCH_ON_SQLITE_WAL = True
 PROGRESS_SECONDS = 0.5
 
 Progress = Callable[[int, int, str], None]
@@ -579,9 +580,19 @@ def _run(actor: Actor, run: DetectionRun, options: DetectionOptions, progress: P
 
 
 def prefetch_allowed(n_diseases: int) -> bool:
-    """Read the next disease on a second connection while this one computes and writes -- only outside a
-    transaction (a second connection would not see the caller's uncommitted rows, e.g. a test's)."""
-    return n_diseases > 1 and not connection.in_atomic_block and connection.vendor in ("sqlite", "postgresql")
+    """Read the next disease on a second connection while this one computes and writes: outside a transaction only
+    (a second connection would not see the caller's uncommitted rows, e.g. a test's), and on databases where a
+    reader does not hold up writers -- PostgreSQL, or SQLite in WAL mode. (With SQLite's default rollback journal
+    every commit waits for the reader's statement to end: measured slower than reading in turn.)"""
+    if n_diseases < 2 or connection.in_atomic_block:
+        return False
+    if connection.vendor == "postgresql":
+        return True
+    if connection.vendor == "sqlite" and PREFETCH_ON_SQLITE_WAL:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            return str(cursor.fetchone()[0]).lower() == "wal"
+    return False
 
 
 class Prefetcher:
