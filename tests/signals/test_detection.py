@@ -314,3 +314,47 @@ def test_counts_read_ahead_on_a_second_connection(operator: Actor, series: dict[
     ):
         run_detection(SYSTEM, DetectionOptions(diseases=("flu-a", "flu-b")))
     assert DetectionRun.objects.order_by("-pk").first().status == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_references_are_checked_once_and_changes_sent_after_commit(
+    operator: Actor, series: dict[str, Any]
+) -> None:
+    from django.db import connection
+
+    from dhnet.signals.events import signal_changed
+
+    units = helpers.influenza_tree(operator, series)
+    flu = helpers.disease()
+    helpers.load_counts(flu, units, series)
+    helpers.rule(flu, "every case", level=3, kind="count", threshold=1)
+    heard: list[tuple[int, str, bool]] = []
+
+    def receiver(sender: Any, signal_id: int, kind: str, **_: Any) -> None:
+        heard.append((signal_id, kind, Signal.objects.filter(pk=signal_id).exists()))
+
+    signal_changed.connect(receiver, dispatch_uid="test-committed")
+    try:
+        run = run_detection(SYSTEM, DetectionOptions(diseases=("flu",)))
+    finally:
+        signal_changed.disconnect(dispatch_uid="test-committed")
+    assert run.summary["signals_created"] > 0
+    assert sorted(pk for pk, kind, _ in heard if kind == "created") == sorted(
+        Signal.objects.values_list("pk", flat=True)
+    )
+    assert all(committed for _, _, committed in heard)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys")
+            assert cursor.fetchone()[0] == 1  # switched back on
+
+
+def test_a_reference_deleted_during_the_run_fails_the_write(world: dict[str, Any]) -> None:
+    from dhnet.platform.errors import Conflict
+
+    run = DetectionRun.objects.create(trigger="test", requested_by="t")
+    rows = [
+        (999_999, world["disease"].pk, world["units"]["8111"].pk, "2008-01-07", 1.0, None, None, None, False, run.pk)
+    ]
+    with pytest.raises(Conflict, match="an alert rule was deleted during the run"):
+        detection._check_references(world["disease"], rows, run)

@@ -75,30 +75,31 @@ def notify_changes(
     changes: list[tuple[int, str]], actor_username: str, *, timed: Callable[[float], None] | None = None
 ) -> None:
     """Send :data:`~dhnet.signals.events.signal_changed` for every ``(signal_id, kind)`` once the current transaction
-    commits: one callback for the whole batch, whose receivers' writes (e.g. the notifications' queued fan-outs)
-    commit together, :data:`NOTIFY_BATCH` changes at a time, each change in its own savepoint (a failing receiver
-    loses nothing of the others; it is logged). ``timed`` gets the seconds the receivers took."""
-    if not changes:
-        return
+    commits (one callback for the whole batch, see :func:`send_changes`)."""
+    if changes:
+        transaction.on_commit(lambda: send_changes(changes, actor_username, timed=timed))
 
-    def send() -> None:
-        began = time.perf_counter()
-        for start in range(0, len(changes), NOTIFY_BATCH):
-            with transaction.atomic():
-                for signal_id, kind in changes[start : start + NOTIFY_BATCH]:
-                    try:
-                        with transaction.atomic():
-                            signal_changed.send(
-                                sender=Signal, signal_id=signal_id, kind=kind, actor_username=actor_username
-                            )
-                    except Exception:
-                        log.exception(
-                            "signals: a receiver of signal_changed failed for signal %s (%s)", signal_id, kind
+
+def send_changes(
+    changes: list[tuple[int, str]], actor_username: str, *, timed: Callable[[float], None] | None = None
+) -> None:
+    """Send :data:`~dhnet.signals.events.signal_changed` now (the changes are committed): the receivers' writes
+    (e.g. the notifications' queued fan-outs) commit together, :data:`NOTIFY_BATCH` changes at a time, each change
+    in its own savepoint (a failing receiver loses nothing of the others; it is logged). ``timed`` gets the seconds
+    the receivers took."""
+    began = time.perf_counter()
+    for start in range(0, len(changes), NOTIFY_BATCH):
+        with transaction.atomic():
+            for signal_id, kind in changes[start : start + NOTIFY_BATCH]:
+                try:
+                    with transaction.atomic():
+                        signal_changed.send(
+                            sender=Signal, signal_id=signal_id, kind=kind, actor_username=actor_username
                         )
-        if timed is not None:
-            timed(time.perf_counter() - began)
-
-    transaction.on_commit(send)
+                except Exception:
+                    log.exception("signals: a receiver of signal_changed failed for signal %s (%s)", signal_id, kind)
+    if timed is not None:
+        timed(time.perf_counter() - began)
 
 
 def notify_changed(signal_id: int, kind: str, actor_username: str) -> None:

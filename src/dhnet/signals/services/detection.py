@@ -37,6 +37,7 @@ time spent reading, computing and writing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import logging
@@ -44,7 +45,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,10 +61,10 @@ from dhnet.diseases.models import AlertRule, Disease, ReportingFrequency, RuleKi
 from dhnet.diseases.services import engine_control
 from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import Actor, Grant
-from dhnet.platform.errors import Invalid, ServiceError
+from dhnet.platform.errors import Conflict, Invalid, ServiceError
 from dhnet.reporting.models import CountValue, Measure
 from dhnet.signals.models import Detection, DetectionRun, RunStatus
-from dhnet.signals.services import READ, RUN, WRITE, require
+from dhnet.signals.services import READ, RUN, WRITE, notify_changes, require, send_changes
 from dhnet.signals.services.merging import Alarm, merge_alarms
 from dhnet.surveillance import Frequency, Panel, SeriesError, detect
 
@@ -93,6 +94,7 @@ MAX_WINDOW = 520
 WRITE_BATCH = 5000
 READ_CHUNK = 50_000
 PREFETCH_ON_SQLITE_WAL = True
+SQLITE_CACHE_KIB = 256 * 1024
 PROGRESS_SECONDS = 0.5
 
 Progress = Callable[[int, int, str], None]
@@ -300,14 +302,12 @@ class _Timing:
     write: float = 0.0
     signals: float = 0.0
     notify: float = 0.0  # the receivers of signal_changed (other contexts), after each commit
-    pending_notify: float = 0.0
 
     def add_notify(self, seconds: float) -> None:
         self.notify += seconds
-        self.pending_notify += seconds
 
     def as_dict(self) -> dict[str, float]:
-        return {k: round(v, 3) for k, v in self.__dict__.items() if k != "pending_notify"}
+        return {k: round(v, 3) for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -498,7 +498,8 @@ def run_detection(
         job_id=job_id,
     )
     try:
-        summary = _run(actor, run, options, progress)
+        with _large_cache():
+            summary = _run(actor, run, options, progress)
     except Exception as exc:
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         DetectionRun.objects.filter(pk=run.pk).update(
@@ -525,6 +526,54 @@ def run_detection(
             permission=RUN,
         )
     return run
+
+
+@contextlib.contextmanager
+def _large_cache() -> Iterator[None]:
+    """SQLite keeps 2 MB of pages per connection by default: the indexes of millions of detections do not fit and
+    every upsert goes back to the operating system for them. For the run, this connection keeps up to
+    :data:`SQLITE_CACHE_KIB` (restored afterwards)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{int(SQLITE_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
+
+
+@contextlib.contextmanager
+def _references_checked_once() -> Iterator[None]:
+    """SQLite checks every foreign key of every row written (three times the cost of the upserts themselves). Where
+    it can be switched off (outside a transaction), the write transaction checks the few referenced rows once
+    instead (:func:`_check_references`), under SQLite's write lock, so that none can vanish meanwhile."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.constraint_checks_disabled():
+        yield
+
+
+def _check_references(disease: Disease, rows: list[tuple[Any, ...]], run: DetectionRun) -> None:
+    """The rules, the disease, the org units and the run the rows refer to all exist (else :class:`Conflict`)."""
+    rule_ids = {r[0] for r in rows}
+    unit_ids = {r[2] for r in rows}
+    missing = []
+    if AlertRule.objects.filter(pk__in=rule_ids).count() != len(rule_ids):
+        missing.append("an alert rule")
+    if not Disease.objects.filter(pk=disease.pk).exists():
+        missing.append(f"disease {disease.code!r}")
+    if len(unit_ids) and OrgUnit.objects.filter(pk__in=unit_ids).count() != len(unit_ids):
+        missing.append("an org unit")
+    if not DetectionRun.objects.filter(pk=run.pk).exists():
+        missing.append(f"detection run {run.pk}")
+    if missing:
+        raise Conflict(f"{disease.code}: {', '.join(missing)} was deleted during the run; run detection again")
 
 
 def _run(actor: Actor, run: DetectionRun, options: DetectionOptions, progress: Progress | None) -> dict[str, Any]:
@@ -813,7 +862,9 @@ def _run_disease(
     changed = _changed_only(disease, rows, days) if rows else rows
     timing.prepare += time.perf_counter() - t0
     t0 = time.perf_counter()
-    with transaction.atomic():
+    with _references_checked_once(), transaction.atomic():
+        if connection.vendor == "sqlite":
+            _check_references(disease, rows, run)
         upsert_detections(changed)
         t1 = time.perf_counter()
         timing.write += t1 - t0
@@ -825,7 +876,7 @@ def _run_disease(
             freq=counts.freq.value,
             actor_username=actor.username,
             unit_names=names,
-            announced=timing.add_notify,
+            defer_notify=True,
         )
         audit.record(
             actor,
@@ -841,8 +892,13 @@ def _run_disease(
             },
             permission=RUN,
         )
-    timing.signals += time.perf_counter() - t1 - timing.pending_notify
-    timing.pending_notify = 0.0
+    timing.signals += time.perf_counter() - t1
+    # Committed, and foreign-key checks back on: now the other contexts hear of the new and extended signals (or,
+    # inside a caller's transaction, once that commits).
+    if connection.in_atomic_block:
+        notify_changes(merged.changes, actor.username, timed=timing.add_notify)
+    else:
+        send_changes(merged.changes, actor.username, timed=timing.add_notify)
     entry.update(
         detections=len(rows),
         written=len(changed),

@@ -73,6 +73,7 @@ class MergeResult:
     created: list[int] = field(default_factory=list)
     extended: list[int] = field(default_factory=list)
     covered: int = 0
+    changes: list[tuple[int, str]] = field(default_factory=list)
 
 
 def periods_between(a: dt.date, b: dt.date, freq: str) -> int:
@@ -92,6 +93,7 @@ def merge_alarms(
     unit_names: dict[int, str],
     title_unit: str = "cases",
     announced: Callable[[float], None] | None = None,
+    defer_notify: bool = False,
 ) -> MergeResult:
     """Merge ``alarms`` of ``disease`` into its detection signals (call inside the write transaction)."""
     result = MergeResult()
@@ -213,8 +215,9 @@ def merge_alarms(
         )
         SignalEvent.objects.bulk_create(extension_events, batch_size=500)
         result.extended.extend(changed)
-    changes = [(pk, "created") for pk in result.created] + [(pk, "alarm") for pk in result.extended]
-    notify_changes(changes, actor_username, timed=announced)
+    result.changes = [(pk, "created") for pk in result.created] + [(pk, "alarm") for pk in result.extended]
+    if not defer_notify:  # else the caller sends them (send_changes) once the transaction has committed
+        notify_changes(result.changes, actor_username, timed=announced)
     return result
 
 
