@@ -93,7 +93,9 @@ MONDAY_OFFSET = 4  # 1970-01-05, day 4 of the Unix epoch, is a Monday
 MAX_WINDOW = 520
 WRITE_BATCH = 5000
 READ_CHUNK = 50_000
-PREFETCH_ON_SQLITE_WAL = True
+#: Measured on SQLite in WAL mode (bench_detect_all): reading ahead saved 8 s of reading but cost more in writes (the
+#: reader's Python work holds the GIL), so it is off there.
+PREFETCH_ON_SQLITE_WAL = False
 SQLITE_CACHE_KIB = 256 * 1024
 PROGRESS_SECONDS = 0.5
 
@@ -630,9 +632,10 @@ def _run(actor: Actor, run: DetectionRun, options: DetectionOptions, progress: P
 
 def prefetch_allowed(n_diseases: int) -> bool:
     """Read the next disease on a second connection while this one computes and writes: outside a transaction only
-    (a second connection would not see the caller's uncommitted rows, e.g. a test's), and on databases where a
-    reader does not hold up writers -- PostgreSQL, or SQLite in WAL mode. (With SQLite's default rollback journal
-    every commit waits for the reader's statement to end: measured slower than reading in turn.)"""
+    (a second connection would not see the caller's uncommitted rows, e.g. a test's), on PostgreSQL (the scan runs
+    in the server while this process computes). Not on SQLite: with its default rollback journal every commit waits
+    for the reader's statement to end, and in WAL mode the reader's share of the GIL cost more than it saved
+    (:data:`PREFETCH_ON_SQLITE_WAL`)."""
     if n_diseases < 2 or connection.in_atomic_block:
         return False
     if connection.vendor == "postgresql":
