@@ -42,7 +42,13 @@ PERMISSIONS: dict[str, str] = {
     "surveillance:run:write": "start detection runs",
     "surveillance:signal:read": "see signals raised by detection",
     "surveillance:signal:write": "assess, verify and close signals",
-    "identity:person:read": "read identifying data of persons",
+    "identity:person:read": "read identifying data of persons (re-identification, with a stated purpose)",
+    "identity:match:write": "review probable person matches (link or keep apart)",
+    "consent:consent:read": "see the consent records of persons in the jurisdiction",
+    "consent:consent:write": "record a person's consent or its withdrawal on their behalf",
+    "release:dataset:read": "download released (suppressed or noise-protected) aggregate tables",
+    "release:dataset:write": "define released datasets, their suppression and privacy budget",
+    "release:linelist:export": "export de-identified (k-anonymous) line lists",
     "diseases:disease:read": "see the disease catalogue and its alert rules",
     "diseases:disease:write": "edit the disease catalogue and alert rules (national administrators)",
     "reporting:config:read": "see the reporting configuration (DHIS2 data element mappings, deadline)",
@@ -66,6 +72,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:signal:read",
             "surveillance:signal:write",
             "identity:person:read",
+            "identity:match:write",
+            "consent:consent:read",
+            "consent:consent:write",
+            "release:dataset:read",
+            "release:dataset:write",
+            "release:linelist:export",
             "diseases:disease:write",
             "reporting:config:read",
             "reporting:config:write",
@@ -82,6 +94,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:signal:read",
             "surveillance:signal:write",
             "reporting:config:read",
+            "consent:consent:read",
+            "consent:consent:write",
+            "release:dataset:read",
+            "release:linelist:export",
         }
     ),
     DISTRICT_OFFICER: frozenset(
@@ -94,12 +110,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:aggregate:read",
             "surveillance:signal:read",
             "reporting:config:read",
+            "consent:consent:read",
+            "consent:consent:write",
+            "release:dataset:read",
         }
     ),
     VIEWER: frozenset(
-        _EVERYONE | {"surveillance:report:read", "surveillance:aggregate:read", "surveillance:signal:read"}
+        _EVERYONE
+        | {
+            "surveillance:report:read",
+            "surveillance:aggregate:read",
+            "surveillance:signal:read",
+            "release:dataset:read",
+        }
     ),
-    PARTNER: frozenset(_EVERYONE | {"accounts:token:read", "accounts:token:write", "surveillance:aggregate:read"}),
+    PARTNER: frozenset(
+        _EVERYONE
+        | {"accounts:token:read", "accounts:token:write", "surveillance:aggregate:read", "release:dataset:read"}
+    ),
 }
 
 #: Roles that must pass a TOTP second factor before reaching anything.

@@ -36,6 +36,23 @@ class AuditRecord(models.Model):
         return f"#{self.seq} {self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
 
 
+class AuditSubject(models.Model):
+    """Index of the persons (pseudonyms) an audited action concerned: who read or changed a person's record.
+
+    Derived from ``detail["subjects"]`` of the record (which the hash covers); ``dhnet audit verify`` checks that
+    the index matches. A person's access log (right of access) and ``GET /fhir/AuditEvent?patient=`` read it.
+    """
+
+    record = models.ForeignKey(AuditRecord, on_delete=models.CASCADE, related_name="subjects")
+    subject = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=["record", "subject"], name="audit_subject_unique"),)
+
+    def __str__(self) -> str:
+        return f"{self.subject[:12]} in #{self.record_id}"
+
+
 class ChainHead(models.Model):
     """The single row (``pk=1``) holding the last ``seq`` and ``hash``; appends lock it (``SELECT ... FOR UPDATE``)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from dhnet.audit.models import AuditRecord, ChainHead
+from dhnet.audit.models import AuditRecord, AuditSubject, ChainHead
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid
 
@@ -81,13 +82,19 @@ def record(
     object_id: str | int = "",
     detail: dict[str, Any] | None = None,
     permission: str | None = None,
+    subjects: Iterable[str] = (),
 ) -> AuditRecord:
     """Append one record for ``actor`` doing ``action`` (e.g. ``orgunits.orgunit.read``) on an object.
 
     Call it inside the service's transaction; it opens a nested atomic block itself so it is safe either way.
-    ``permission`` names the permission the action used, to record the role(s) that granted it.
+    ``permission`` names the permission the action used, to record the role(s) that granted it. ``subjects``:
+    the pseudonyms of the persons whose records the action read or changed; they go into ``detail["subjects"]``
+    (covered by the hash) and into the :class:`~dhnet.audit.models.AuditSubject` index (a person's access log).
     """
     detail = dict(detail or {})
+    subject_list = sorted({str(s) for s in subjects if s})
+    if subject_list:
+        detail["subjects"] = subject_list
     try:
         json.dumps(detail, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -111,6 +118,8 @@ def record(
         }
         values["hash"] = digest(values)
         row = AuditRecord.objects.create(**values)
+        if subject_list:
+            AuditSubject.objects.bulk_create([AuditSubject(record=row, subject=s) for s in subject_list])
         head.seq = row.seq
         head.hash = row.hash
         head.save(update_fields=["seq", "hash"])
@@ -123,7 +132,7 @@ class Problem:
 
     record_id: int | None
     seq: int | None
-    kind: str  # altered | missing | inserted | relinked | head
+    kind: str  # altered | missing | inserted | relinked | head | index
     message: str
 
 
@@ -150,8 +159,12 @@ def verify(*, chunk_size: int = 2000) -> VerifyReport:
     expected_seq = 1
     prev_hash = GENESIS
     last: AuditRecord | None = None
+    subjects: dict[int, set[str]] = {}
     for row in AuditRecord.objects.order_by("seq", "id").iterator(chunk_size=chunk_size):
         report.count += 1
+        listed = row.detail.get("subjects") if isinstance(row.detail, dict) else None
+        if listed:
+            subjects[row.pk] = {str(s) for s in listed}
         if row.seq != expected_seq:
             if row.seq > expected_seq:
                 kind, what = "missing", f"records #{expected_seq}..#{row.seq - 1} are missing (deleted)"
@@ -175,6 +188,7 @@ def verify(*, chunk_size: int = 2000) -> VerifyReport:
         prev_hash = row.hash
         expected_seq = row.seq + 1
         last = row
+    _verify_subject_index(subjects, report)
     head = ChainHead.objects.filter(pk=1).first()
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     last_seq, last_hash = (last.seq, last.hash) if last else (0, GENESIS)
@@ -191,6 +205,27 @@ def verify(*, chunk_size: int = 2000) -> VerifyReport:
         )
     report.head_hash = last_hash
     return report
+
+
+def _verify_subject_index(expected: dict[int, set[str]], report: VerifyReport) -> None:
+    """The person index must list exactly the subjects each record's hashed detail names."""
+    indexed: dict[int, set[str]] = {}
+    for record_id, subject in AuditSubject.objects.order_by("record_id").values_list("record_id", "subject"):
+        indexed.setdefault(record_id, set()).add(subject)
+    for record_id in sorted(expected.keys() | indexed.keys()):
+        want, have = expected.get(record_id, set()), indexed.get(record_id, set())
+        if want != have:
+            extra, missing = sorted(have - want), sorted(want - have)
+            seq = AuditRecord.objects.filter(pk=record_id).values_list("seq", flat=True).first()
+            report.problems.append(
+                Problem(
+                    record_id,
+                    seq,
+                    "index",
+                    f"record id {record_id}: person index differs from the record "
+                    f"(not in the record: {extra[:3]}, missing from the index: {missing[:3]})",
+                )
+            )
 
 
 @dataclass(frozen=True)
