@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "dhnet.notifications",
     "dhnet.dashboard",
     "dhnet.fhir",
+    "dhnet.cases",
 ]
 
 MIDDLEWARE = [
