@@ -24,11 +24,26 @@ Variables (all optional in dev mode):
 ``DHNET_TRUSTED_PROXIES``              number of reverse proxies whose ``X-Forwarded-For`` is trusted (default 0)
 ``DHNET_STATIC_ROOT``                  target of ``collectstatic`` for a fronting web server (default: none; the
                                        application serves its static files itself)
+``DHNET_VAULT_KEYS``                   identity-vault AES-256 keys ``id:base64key,...`` (the last is the newest,
+                                       used for new entries); required outside dev mode (or the key file)
+``DHNET_VAULT_KEY_FILE``               a file holding the same list (one ``id:base64key`` per line or comma-separated)
+``DHNET_VAULT_DATABASE_URL``           a separate database for the identity vault (default: the main database)
+``DHNET_PSEUDONYM_KEY``                secret of the keyed pseudonyms (HMAC-SHA256, at least 32 characters);
+                                       required outside dev mode; never stored in a database
+``DHNET_NATIONAL_ID_SYSTEM``           the FHIR identifier system of the national person identifier
+``DHNET_RETENTION_DAYS``               days after a person's last report when their vault entry is purged
+                                       (default: empty, no purge)
+``DHNET_MATCH_UPPER`` / ``_LOWER``     person-matching score thresholds: link at or above the upper one, queue
+                                       for review between the two (defaults 14 and 6, in log2 units)
 =====================================  ===============================================================
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import os
 import zoneinfo
 from collections.abc import Mapping
@@ -163,6 +178,21 @@ class Config:
     static_root: Path | None = None
     #: The public address of this deployment, for links in e-mails and webhooks (DHNET_BASE_URL).
     base_url: str = "http://127.0.0.1:8000"
+    #: Identity-vault keys ``(key id, 32-byte key)``, oldest first; the last encrypts new entries. In dev mode
+    #: without configured keys, one key (``dev``) derived from the dev secret; empty outside dev mode when unset
+    #: (the vault then refuses to work, naming DHNET_VAULT_KEYS).
+    vault_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    #: The secret of the pseudonyms (DHNET_PSEUDONYM_KEY); derived from the dev secret in dev mode, None when unset.
+    pseudonym_key: bytes | None = field(default=None, repr=False)
+    #: A separate database for the identity vault (DHNET_VAULT_DATABASE_URL), or None: the main database.
+    vault_database: Database | None = None
+    #: The FHIR identifier system of the national person identifier (DHNET_NATIONAL_ID_SYSTEM).
+    national_id_system: str = "urn:oid:2.16.840.1.113883.4.1"
+    #: Days after a person's last report when their vault entry is purged (DHNET_RETENTION_DAYS); None: never.
+    retention_days: int | None = None
+    #: Person-matching thresholds (log2 likelihood-ratio scores): link at/above upper, review between.
+    match_upper: float = 14.0
+    match_lower: float = 6.0
 
     @property
     def debug(self) -> bool:
@@ -255,7 +285,96 @@ class Config:
             trusted_proxies=_int(env, "DHNET_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
             static_root=Path(static_root_raw) if static_root_raw else None,
             base_url=base_url,
+            **_identity_settings(env, mode=mode, secret=secret, data_dir=data_dir),
         )
+
+
+#: Label of the key derived from the dev secret in dev mode.
+DEV_VAULT_KEY_ID = "dev"
+
+
+def _identity_settings(env: Mapping[str, str], *, mode: str, secret: str, data_dir: Path) -> dict[str, Any]:
+    """The identity vault's settings (keys, pseudonym secret, vault database, retention, matching thresholds)."""
+    raw_keys = env.get("DHNET_VAULT_KEYS", "").strip()
+    key_file = env.get("DHNET_VAULT_KEY_FILE", "").strip()
+    variable = "DHNET_VAULT_KEYS"
+    if not raw_keys and key_file:
+        variable = "DHNET_VAULT_KEY_FILE"
+        try:
+            raw_keys = Path(key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"DHNET_VAULT_KEY_FILE: cannot read {key_file!r}: {exc.strerror}") from None
+    keys = parse_vault_keys(raw_keys, variable=variable)
+    if not keys and mode == "dev":
+        keys = ((DEV_VAULT_KEY_ID, hmac.new(secret.encode(), b"dhnet-vault-dev-key", hashlib.sha256).digest()),)
+    elif any(key_id == DEV_VAULT_KEY_ID for key_id, _ in keys) and mode != "dev":
+        raise ConfigError(f"{variable}: the key id {DEV_VAULT_KEY_ID!r} is reserved for dev mode")
+
+    pseudonym_raw = env.get("DHNET_PSEUDONYM_KEY", "").strip()
+    pseudonym_key: bytes | None = None
+    if pseudonym_raw:
+        if len(pseudonym_raw) < 32:
+            raise ConfigError("DHNET_PSEUDONYM_KEY: too short (at least 32 characters)")
+        pseudonym_key = pseudonym_raw.encode()
+    elif mode == "dev":
+        pseudonym_key = hmac.new(secret.encode(), b"dhnet-pseudonym-dev-key", hashlib.sha256).digest()
+
+    vault_url = env.get("DHNET_VAULT_DATABASE_URL", "").strip()
+    vault_database = (
+        Database.from_url(vault_url, base_dir=data_dir, variable="DHNET_VAULT_DATABASE_URL") if vault_url else None
+    )
+    national = env.get("DHNET_NATIONAL_ID_SYSTEM", "").strip() or "urn:oid:2.16.840.1.113883.4.1"
+    retention_raw = env.get("DHNET_RETENTION_DAYS", "").strip()
+    retention = _int(env, "DHNET_RETENTION_DAYS", 0, minimum=1) if retention_raw else None
+    upper = _float(env, "DHNET_MATCH_UPPER", 14.0)
+    lower = _float(env, "DHNET_MATCH_LOWER", 6.0)
+    if lower > upper:
+        raise ConfigError(f"DHNET_MATCH_LOWER: must not exceed DHNET_MATCH_UPPER ({lower} > {upper})")
+    return {
+        "vault_keys": keys,
+        "pseudonym_key": pseudonym_key,
+        "vault_database": vault_database,
+        "national_id_system": national,
+        "retention_days": retention,
+        "match_upper": upper,
+        "match_lower": lower,
+    }
+
+
+def parse_vault_keys(raw: str, *, variable: str = "DHNET_VAULT_KEYS") -> tuple[tuple[str, bytes], ...]:
+    """Parse ``id:base64key`` items (comma- or newline-separated; ``#`` comments) into 32-byte AES keys."""
+    keys: list[tuple[str, bytes]] = []
+    items = [item.strip() for line in raw.splitlines() for item in line.split("#", 1)[0].split(",")]
+    for position, item in enumerate((i for i in items if i), start=1):
+        key_id, sep, encoded = item.partition(":")
+        key_id = key_id.strip()
+        if not sep or not key_id or not encoded.strip():
+            raise ConfigError(f"{variable}: key {position} must be written id:base64key")
+        if len(key_id) > 32 or not key_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ConfigError(f"{variable}: key id {key_id!r} must be 1-32 letters, digits, '-', '_' or '.'")
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(f"{variable}: key {key_id!r} is not valid base64") from None
+        if len(key) != 32:
+            raise ConfigError(f"{variable}: key {key_id!r} must be 32 bytes (AES-256), got {len(key)}")
+        if any(existing == key_id for existing, _ in keys):
+            raise ConfigError(f"{variable}: key id {key_id!r} appears twice")
+        keys.append((key_id, key))
+    return tuple(keys)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"{name}: expected a finite number, got {raw!r}")
+    return value
 
 
 def _csv(raw: str) -> tuple[str, ...]:
