@@ -17,7 +17,7 @@ from dhnet.notifications import queue, services
 from dhnet.notifications.models import Delivery, Subscription
 from dhnet.notifications.services import SubscriptionChange, SubscriptionInput
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
-from dhnet.signals.events import signal_changed
+from dhnet.signals.events import signal_changed, signals_changed
 from dhnet.signals.models import SignalEvent
 from tests.notifications.fixtures import T0, SignalFactory
 from tests.platform.fixtures import actor_of
@@ -105,6 +105,48 @@ def test_deduplicated_per_subscription_signal_and_change(emails: dict[str, User]
     assert len(services.fan_out(signal.pk, "status", now=T0)) == 1
     assert Delivery.objects.filter(subscription=sub).count() == 3
     assert len({d.dedupe_key for d in Delivery.objects.all()}) == 3
+
+
+def test_signals_changed_queues_batch_jobs(
+    emails: dict[str, User], make_signal: SignalFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A detection run's changes arrive in bulk: a few batch jobs, not one job per signal; a rerun adds nothing."""
+    monkeypatch.setattr(queue, "FANOUT_BATCH", 2)
+    subscribe(emails["regional_officer"], "R1")
+    signals = [make_signal("D12"), make_signal("D11"), make_signal("D21")]  # D21 is outside R1
+    changes = [(s.pk, "created") for s in signals] + [(signals[0].pk, "comment")]
+    signals_changed.send(sender=None, changes=changes, actor_username="system:detection")
+    batch = Job.objects.filter(kind=queue.FANOUT_BATCH_JOB).order_by("pk")
+    assert [len(j.payload["changes"]) for j in batch] == [2, 1]  # the comment is not notified
+    assert not Job.objects.filter(kind=queue.FANOUT_JOB).exists()
+    assert not Delivery.objects.exists()
+    for _ in range(2):
+        claimed = jobs.claim("test-worker")
+        assert claimed is not None and claimed.kind == queue.FANOUT_BATCH_JOB
+        assert execute(claimed, "test-worker") == "done"
+    assert sorted(d.signal_id for d in Delivery.objects.all()) == sorted([signals[0].pk, signals[1].pk])
+    assert Job.objects.get(pk=batch[0].pk).result == {"changes": 2, "deliveries": 2}
+    # The same changes again (a retried send): the fan-out creates nothing new.
+    signals_changed.send(sender=None, changes=changes, actor_username="system:detection")
+    while (claimed := jobs.claim("test-worker")) is not None:
+        if claimed.kind == queue.FANOUT_BATCH_JOB:
+            assert execute(claimed, "test-worker") == "done"
+        else:
+            execute(claimed, "test-worker")
+    assert Delivery.objects.count() == 2
+
+
+def test_batch_fan_out_rejects_a_bad_payload(db: Any) -> None:
+    from dhnet.jobs import PermanentError
+
+    class Ctx:
+        payload: dict[str, Any] = {"changes": [[1, "created"], ["x", "created"]]}
+
+        def progress(self, *args: Any) -> None:
+            pass
+
+    with pytest.raises(PermanentError, match=r"payload\.changes\[1\]"):
+        queue.fanout_batch_job(Ctx())  # type: ignore[arg-type]
 
 
 def test_signal_changed_queues_the_fan_out(emails: dict[str, User], make_signal: SignalFactory) -> None:

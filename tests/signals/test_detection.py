@@ -322,7 +322,7 @@ def test_outside_a_transaction_references_are_checked_once_and_changes_sent_afte
 ) -> None:
     from django.db import connection
 
-    from dhnet.signals.events import signal_changed
+    from dhnet.signals.events import signals_changed
 
     units = helpers.influenza_tree(operator, series)
     flu = helpers.disease()
@@ -330,14 +330,19 @@ def test_outside_a_transaction_references_are_checked_once_and_changes_sent_afte
     helpers.rule(flu, "every case", level=3, kind="count", threshold=1)
     heard: list[tuple[int, str, bool]] = []
 
-    def receiver(sender: Any, signal_id: int, kind: str, **_: Any) -> None:
-        heard.append((signal_id, kind, Signal.objects.filter(pk=signal_id).exists()))
+    batches: list[int] = []
 
-    signal_changed.connect(receiver, dispatch_uid="test-committed")
+    def receiver(sender: Any, changes: list[tuple[int, str]], **_: Any) -> None:
+        batches.append(len(changes))
+        for signal_id, kind in changes:
+            heard.append((signal_id, kind, Signal.objects.filter(pk=signal_id).exists()))
+
+    signals_changed.connect(receiver, dispatch_uid="test-committed")
     try:
         run = run_detection(SYSTEM, DetectionOptions(diseases=("flu",)))
     finally:
-        signal_changed.disconnect(dispatch_uid="test-committed")
+        signals_changed.disconnect(dispatch_uid="test-committed")
+    assert batches and len(batches) <= len(heard)  # in bulk, not one send per change
     assert run.summary["signals_created"] > 0
     assert sorted(pk for pk, kind, _ in heard if kind == "created") == sorted(
         Signal.objects.values_list("pk", flat=True)

@@ -6,6 +6,11 @@ Jobs of this context:
     Enqueued by the ``signal_changed`` receiver: creates the deliveries of one signal change
     (:func:`dhnet.notifications.services.fan_out`), off the request that changed the signal, retried by the queue
     if it fails. Coalesced per signal and kind (a burst of changes is fanned out once, with the latest state).
+``notifications.fanout_batch`` (payload ``{"changes": [[id, kind], ...], "actor": ...}``)
+    Enqueued by the ``signals_changed`` receiver (a detection run's changes in bulk), at most
+    :data:`FANOUT_BATCH` changes per job: runs :func:`~dhnet.notifications.services.fan_out` for each, every change
+    in its own transaction. ``fan_out`` creates nothing twice, so a retried job (after a failure of one change, which
+    fails the job once all the others are done) repeats only what is missing.
 ``notifications.attempt`` (payload ``{"delivery": id}``)
     One attempt of one delivery (:func:`dhnet.notifications.services.attempt`). Enqueued when a delivery is created
     and again, at ``next_attempt_at``, after each failed attempt that will be retried; coalesced per delivery. The
@@ -30,6 +35,9 @@ from typing import Any
 from dhnet.jobs import JobContext, enqueue, register_handler, register_schedule
 
 FANOUT_JOB = "notifications.fanout"
+FANOUT_BATCH_JOB = "notifications.fanout_batch"
+#: Signal changes per batch fan-out job.
+FANOUT_BATCH = 1000
 ATTEMPT_JOB = "notifications.attempt"
 SWEEP_JOB = "notifications.sweep"
 DIGEST_JOB = "notifications.digest"
@@ -56,6 +64,48 @@ def fanout_job(ctx: JobContext) -> dict[str, Any]:
         raise PermanentError("payload: expected a signal id and a kind")
     created = services.fan_out(signal_id, kind, str(ctx.payload.get("actor", "")))
     return {"signal": signal_id, "kind": kind, "deliveries": [d.pk for d in created]}
+
+
+def enqueue_fanout_batch(changes: list[tuple[int, str]], actor_username: str) -> int:
+    """Fan out many committed changes in the background: one job per :data:`FANOUT_BATCH` changes; their count."""
+    jobs = 0
+    for start in range(0, len(changes), FANOUT_BATCH):
+        chunk = [[pk, kind] for pk, kind in changes[start : start + FANOUT_BATCH]]
+        enqueue(FANOUT_BATCH_JOB, {"changes": chunk, "actor": actor_username[:150]}, requested_by=REQUESTED_BY)
+        jobs += 1
+    return jobs
+
+
+def fanout_batch_job(ctx: JobContext) -> dict[str, Any]:
+    from dhnet.jobs import PermanentError
+    from dhnet.notifications import services
+
+    raw = ctx.payload.get("changes")
+    if not isinstance(raw, list):
+        raise PermanentError("payload.changes: expected a list of [signal id, kind]")
+    changes: list[tuple[int, str]] = []
+    for i, item in enumerate(raw):
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or isinstance(item[0], bool)
+            or not isinstance(item[0], int)
+            or not isinstance(item[1], str)
+        ):
+            raise PermanentError(f"payload.changes[{i}]: expected [signal id, kind]")
+        changes.append((item[0], item[1]))
+    actor = str(ctx.payload.get("actor", ""))
+    deliveries, failed = 0, []
+    for n, (signal_id, kind) in enumerate(changes):
+        if n % 100 == 0:
+            ctx.progress(n, len(changes), "fanning out signal changes")
+        try:
+            deliveries += len(services.fan_out(signal_id, kind, actor))
+        except Exception as exc:  # the others still go out; the job fails at the end and is retried
+            failed.append(f"signal {signal_id} ({kind}): {exc}")
+    if failed:
+        raise RuntimeError(f"fan-out failed for {len(failed)} of {len(changes)} changes; first: {failed[0]}")
+    return {"changes": len(changes), "deliveries": deliveries}
 
 
 def enqueue_attempt(delivery_id: int, run_at: dt.datetime | None) -> None:
@@ -116,6 +166,7 @@ def reminders_job(ctx: JobContext) -> dict[str, Any]:
 def register() -> None:
     """Register the job handlers and the schedules (called from the app's ``ready``)."""
     register_handler(FANOUT_JOB, fanout_job, max_attempts=5)
+    register_handler(FANOUT_BATCH_JOB, fanout_batch_job, max_attempts=5, lease=dt.timedelta(minutes=15))
     register_handler(ATTEMPT_JOB, attempt_job, max_attempts=3, lease=dt.timedelta(minutes=2))
     register_handler(SWEEP_JOB, sweep_job, max_attempts=1, exclusive=True)
     register_handler(DIGEST_JOB, digest_job, max_attempts=3, exclusive=True)

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 from dhnet.orgunits.services import in_jurisdiction
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, NotFound
-from dhnet.signals.events import signal_changed
+from dhnet.signals.events import signal_changed, signals_changed
 from dhnet.signals.models import Signal
 
 log = logging.getLogger(__name__)
@@ -67,15 +67,15 @@ def get_visible(actor: Actor, signal_id: int, *, lock: bool = False) -> Signal:
     return signal
 
 
-#: Receivers' writes for this many changes commit together (see :func:`notify_changes`).
-NOTIFY_BATCH = 500
+#: Changes sent per :data:`~dhnet.signals.events.signals_changed` (receivers' writes for them commit together).
+NOTIFY_BATCH = 5000
 
 
 def notify_changes(
     changes: list[tuple[int, str]], actor_username: str, *, timed: Callable[[float], None] | None = None
 ) -> None:
-    """Send :data:`~dhnet.signals.events.signal_changed` for every ``(signal_id, kind)`` once the current transaction
-    commits (one callback for the whole batch, see :func:`send_changes`)."""
+    """Send :data:`~dhnet.signals.events.signals_changed` for every ``(signal_id, kind)`` once the current
+    transaction commits (one callback for the whole batch, see :func:`send_changes`)."""
     if changes:
         transaction.on_commit(lambda: send_changes(changes, actor_username, timed=timed))
 
@@ -83,21 +83,18 @@ def notify_changes(
 def send_changes(
     changes: list[tuple[int, str]], actor_username: str, *, timed: Callable[[float], None] | None = None
 ) -> None:
-    """Send :data:`~dhnet.signals.events.signal_changed` now (the changes are committed): the receivers' writes
-    (e.g. the notifications' queued fan-outs) commit together, :data:`NOTIFY_BATCH` changes at a time, each change
-    in its own savepoint (a failing receiver loses nothing of the others; it is logged). ``timed`` gets the seconds
-    the receivers took."""
+    """Send the committed ``changes`` now, in bulk: one :data:`~dhnet.signals.events.signals_changed` per
+    :data:`NOTIFY_BATCH` changes, each in its own transaction (the receivers' writes, e.g. the notifications'
+    queued fan-out, commit together; a failing receiver is logged and loses nothing of the signals' own work).
+    ``timed`` gets the seconds the receivers took."""
     began = time.perf_counter()
     for start in range(0, len(changes), NOTIFY_BATCH):
-        with transaction.atomic():
-            for signal_id, kind in changes[start : start + NOTIFY_BATCH]:
-                try:
-                    with transaction.atomic():
-                        signal_changed.send(
-                            sender=Signal, signal_id=signal_id, kind=kind, actor_username=actor_username
-                        )
-                except Exception:
-                    log.exception("signals: a receiver of signal_changed failed for signal %s (%s)", signal_id, kind)
+        chunk = list(changes[start : start + NOTIFY_BATCH])
+        try:
+            with transaction.atomic():
+                signals_changed.send(sender=Signal, changes=chunk, actor_username=actor_username)
+        except Exception:
+            log.exception("signals: a receiver of signals_changed failed for %d changes", len(chunk))
     if timed is not None:
         timed(time.perf_counter() - began)
 

@@ -13,7 +13,7 @@ For each alarm (disease, org unit, period ``t``), in period order:
 
 Several rules alarming in the same period and place make one alarm (the largest observed count and score; the
 rule of the largest score is the signal's ``rule``). :func:`merge_alarms` writes in bulk and schedules
-``signal_changed`` for every created or extended signal after the commit.
+``signals_changed`` (in bulk) for every created or extended signal after the commit.
 """
 
 from __future__ import annotations
