@@ -122,7 +122,8 @@ def test_signals_changed_queues_batch_jobs(
     assert not Delivery.objects.exists()
     for _ in range(2):
         claimed = jobs.claim("test-worker")
-        assert claimed is not None and claimed.kind == queue.FANOUT_BATCH_JOB
+        assert claimed is not None
+        assert claimed.kind == queue.FANOUT_BATCH_JOB
         assert execute(claimed, "test-worker") == "done"
     assert sorted(d.signal_id for d in Delivery.objects.all()) == sorted([signals[0].pk, signals[1].pk])
     assert Job.objects.get(pk=batch[0].pk).result == {"changes": 2, "deliveries": 2}
@@ -140,7 +141,8 @@ def test_batch_fan_out_rejects_a_bad_payload(db: Any) -> None:
     from dhnet.jobs import PermanentError
 
     class Ctx:
-        payload: dict[str, Any] = {"changes": [[1, "created"], ["x", "created"]]}
+        def __init__(self) -> None:
+            self.payload: dict[str, Any] = {"changes": [[1, "created"], ["x", "created"]]}
 
         def progress(self, *args: Any) -> None:
             pass
