@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "dhnet.dashboard",
     "dhnet.fhir",
     "dhnet.cases",
+    "dhnet.consent",
 ]
 
 MIDDLEWARE = [
