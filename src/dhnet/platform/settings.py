@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "dhnet.notifications",
     "dhnet.dashboard",
     "dhnet.fhir",
+    "dhnet.identity",
     "dhnet.cases",
     "dhnet.consent",
 ]
@@ -64,6 +65,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": CONFIG.database.django()}
+DATABASES.update({"vault": CONFIG.vault_database.django()} if CONFIG.vault_database else {})  # identity vault
+DATABASE_ROUTERS = ["dhnet.identity.routers.VaultRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
