@@ -1,0 +1,120 @@
+"""``permits``: legal basis, implied consent, dynamic consent (grant, withdraw, history kept, the moment counts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from dhnet.audit.models import AuditSubject
+from dhnet.consent import services
+from dhnet.consent.models import ConsentDecision
+from dhnet.platform.errors import Invalid, NotFound
+from tests.consent.fixtures import pseudonym
+from tests.platform.fixtures import actor_of
+
+pytestmark = pytest.mark.django_db
+
+A, B, C = pseudonym("a"), pseudonym("b"), pseudonym("c")
+
+
+def test_surveillance_rests_on_a_legal_basis(users: Any) -> None:
+    assert services.permits([A, B], "surveillance") == {A, B}
+    officer = actor_of(users["district_officer"])
+    with pytest.raises(Invalid, match="legal basis, not on consent"):
+        services.record_decision(officer, A, "surveillance", "withdraw", orgunit_code="D11")
+    row = services.record_decision(officer, A, "surveillance", "grant", orgunit_code="D11")
+    assert row.decision == "legal-basis"
+    assert "public-health law" in row.legal_basis
+    assert services.permits([A], "surveillance") == {A}
+
+
+def test_research_needs_a_grant_and_a_withdrawal_applies_at_once(users: Any) -> None:
+    officer = actor_of(users["district_officer"])
+    assert services.permits([A, B, C], "research") == set()
+    services.record_decision(officer, A, "research", "grant", orgunit_code="D11")
+    services.record_decision(officer, B, "research", "grant", orgunit_code="D11")
+    before = timezone.now()
+    assert services.permits([A, B, C], "research") == {A, B}
+    services.record_decision(officer, A, "research", "withdraw", orgunit_code="D11")
+    assert services.permits([A, B, C], "research") == {B}
+    # A release computed for a moment before the withdrawal still saw the grant; every later one does not.
+    assert services.permits([A, B], "research", at=before) == {A, B}
+    assert services.permits([A], "research", at=timezone.now() + dt.timedelta(seconds=1)) == set()
+    # History kept, never overwritten; every decision audited with the person as subject.
+    assert list(ConsentDecision.objects.filter(pseudonym=A).values_list("decision", flat=True)) == ["grant", "withdraw"]
+    assert AuditSubject.objects.filter(subject=A, record__action__startswith="consent.decision.").count() == 2
+    services.record_decision(officer, A, "research", "grant", orgunit_code="D11")
+    assert services.permits([A], "research") == {A}
+    assert services.permits([A], "secondary") == set()  # purposes are separate
+
+
+def test_care_is_implied_until_refused(users: Any) -> None:
+    officer = actor_of(users["district_officer"])
+    assert services.permits([A, B], "care") == {A, B}
+    services.record_decision(officer, B, "care", "withdraw", orgunit_code="D11")
+    assert services.permits([A, B], "care") == {A}
+
+
+def test_expired_grant_no_longer_permits(users: Any) -> None:
+    officer = actor_of(users["district_officer"])
+    end = timezone.now() + dt.timedelta(days=1)
+    services.store(
+        officer,
+        [services.NewDecision(pseudonym=A, purpose="research", decision="grant", valid_until=end)],
+        channel="staff",
+        orgunit=None,
+        permission=services.WRITE,
+    )
+    assert services.permits([A], "research") == {A}
+    assert services.permits([A], "research", at=end + dt.timedelta(seconds=1)) == set()
+
+
+def test_many_pseudonyms(users: Any) -> None:
+    officer = actor_of(users["district_officer"])
+    people = [pseudonym(f"p{i}") for i in range(1200)]
+    granted = people[::3]
+    services.store(
+        officer,
+        [services.NewDecision(pseudonym=p, purpose="research", decision="grant") for p in granted],
+        channel="staff",
+        orgunit=None,
+        permission=services.WRITE,
+    )
+    assert services.permits(people, "research") == set(granted)
+
+
+def test_bad_input_is_refused(users: Any) -> None:
+    officer = actor_of(users["district_officer"])
+    with pytest.raises(Invalid, match="purpose"):
+        services.permits([A], "marketing")
+    with pytest.raises(Invalid, match="pseudonym"):
+        services.record_decision(officer, "not-a-pseudonym", "research", "grant", orgunit_code="D11")
+    with pytest.raises(Invalid, match="decision"):
+        services.record_decision(officer, A, "research", "maybe", orgunit_code="D11")
+    with pytest.raises(NotFound):  # another region's district
+        services.record_decision(officer, A, "research", "grant", orgunit_code="D21")
+    assert not ConsentDecision.objects.exists()
+
+
+def test_history_and_jurisdiction(users: Any) -> None:
+    regional = actor_of(users["regional_officer"])  # R1
+    services.record_decision(regional, A, "research", "grant", orgunit_code="D12")
+    services.record_decision(regional, A, "research", "withdraw", orgunit_code="D12")
+    assert [r.decision for r in services.history(regional, A)] == ["grant", "withdraw"]
+    with pytest.raises(NotFound):
+        services.history(actor_of(users["district_officer"]), A)  # D11 officer: D12 is not theirs
+    total, rows = services.search(
+        actor_of(users["national_epidemiologist"]), services.DecisionFilter(purpose="research")
+    )
+    assert total == 2
+    assert {r.pseudonym for r in rows} == {A}
+
+
+def test_repoint_on_link(users: Any) -> None:
+    officer = actor_of(users["district_officer"])
+    services.record_decision(officer, B, "research", "grant", orgunit_code="D11")
+    assert services.repoint(B, A) == 1
+    assert services.permits([A, B], "research") == {A}
