@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "dhnet.identity",
     "dhnet.cases",
     "dhnet.consent",
+    "dhnet.release",
 ]
 
 MIDDLEWARE = [
