@@ -21,6 +21,7 @@ from dhnet.accounts.roles import PERMISSIONS, ROLE_PERMISSIONS
 from dhnet.diseases.models import Disease
 from dhnet.fhir import services
 from dhnet.fhir.api import operations
+from dhnet.fhir.registry import HANDLERS
 from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import access_of
 from tests.fhir.fixtures import post, report
@@ -42,7 +43,7 @@ def test_every_fhir_url_and_operation_declares_its_access() -> None:
     assert len(urls) >= 8
     assert [route for route, callback in urls if access_of(callback) is None] == []
     ops = operations()
-    assert len(ops) == 5
+    assert len(ops) == 2 + 3 * len(HANDLERS)
     for method, path, view in ops:
         access = access_of(view)
         assert access is not None, (method, path)

@@ -7,6 +7,7 @@ from typing import Any
 from django.test import Client
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from dhnet.fhir.registry import HANDLERS
 from dhnet.fhir.validation import validate
 
 
@@ -23,7 +24,9 @@ def test_capability_statement(db: Any) -> None:
     rest = data["rest"][0]
     assert rest["mode"] == "server"
     assert "Bearer" in rest["security"]["description"]
-    assert [r["type"] for r in rest["resource"]] == ["MeasureReport"]
+    assert {"MeasureReport", "Patient", "Encounter", "Condition", "Observation"} <= {
+        r["type"] for r in rest["resource"]
+    }
     report = rest["resource"][0]
     assert [i["code"] for i in report["interaction"]] == ["create", "read", "vread"]
     assert report["conditionalCreate"] is True
@@ -35,13 +38,14 @@ def test_openapi_document(db: Any) -> None:
     schema = Client().get("/fhir/openapi.json").json()
     assert schema["info"]["title"] == "dhnet FHIR R4"
     paths = schema["paths"]
-    assert set(paths) == {
-        "/fhir/",
-        "/fhir/metadata",
-        "/fhir/MeasureReport",
-        "/fhir/MeasureReport/{logical_id}",
-        "/fhir/MeasureReport/{logical_id}/_history/{vid}",
-    }
+    expected = {"/fhir/", "/fhir/metadata"}
+    for rtype in HANDLERS:
+        expected |= {
+            f"/fhir/{rtype}",
+            f"/fhir/{rtype}/{{logical_id}}",
+            f"/fhir/{rtype}/{{logical_id}}/_history/{{vid}}",
+        }
+    assert set(paths) == expected
     create = paths["/fhir/MeasureReport"]["post"]
     assert "application/fhir+json" in create["requestBody"]["content"]
     assert "application/fhir+json" in create["responses"]["201"]["content"]
@@ -50,7 +54,7 @@ def test_openapi_document(db: Any) -> None:
 
 def test_unknown_paths_and_methods_answer_operation_outcomes(db: Any) -> None:
     client = Client()
-    missing = client.get("/fhir/Patient/1")
+    missing = client.get("/fhir/Basic/1")
     assert missing.status_code == 404
     assert missing.json()["resourceType"] == "OperationOutcome"
     wrong = client.delete("/fhir/metadata")

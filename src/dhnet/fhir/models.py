@@ -4,7 +4,8 @@
 A resource accepted by ``POST /fhir/<type>`` (or in a Bundle) is kept as JSON with the server-assigned id, so that
 ``GET /fhir/<type>/<id>`` answers it, a retry with the same content finds it (``checksum``: sha256 of the
 canonical JSON without ``id`` and ``meta``), and conditional create (``If-None-Exist: identifier=system|value``)
-finds it by :class:`ResourceIdentifier`.
+finds it by :class:`ResourceIdentifier`. A case-based resource (Patient, Condition...) is stored pseudonymised and
+names its person by ``subject`` (the pseudonym: the person's access log and export find their resources by it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class StoredResource(models.Model):
         OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="whose jurisdiction"
     )
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    subject = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, help_text="pseudonym of the person it is about"
+    )
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField()
 

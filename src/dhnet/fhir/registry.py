@@ -2,79 +2,22 @@
 
 A handler validates a resource (generic R4 rules, then its profile), resolves it against the database with the
 actor's jurisdiction, and says what to store: a :class:`Prepared`. The routes of :mod:`dhnet.fhir.api`, the
-``CapabilityStatement`` and Bundle processing all follow :data:`HANDLERS`; a case-based resource (``Patient``,
-``Condition``...) is added by writing its handler and registering it here.
+``CapabilityStatement`` and Bundle processing all follow :data:`HANDLERS`. Handlers of other contexts subclass
+:class:`dhnet.fhir.base.ResourceHandler` (import it from there, not from here: this module imports them) and are
+listed here: the case-based ``Patient``, ``Encounter``, ``Condition`` and ``Observation`` of :mod:`dhnet.cases.fhir`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
+from dhnet.cases.fhir import ConditionHandler, EncounterHandler, ObservationHandler, PatientHandler
 from dhnet.fhir import measurereport
+from dhnet.fhir.base import Context, Prepared, ResourceHandler, checksum
 from dhnet.fhir.outcome import FhirError, Issue
-from dhnet.fhir.validation import validate
-from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import Actor
-from dhnet.reporting import services as reporting
 
-
-def checksum(data: dict[str, Any]) -> str:
-    """The reporting service's payload checksum of a resource without ``id`` and ``meta`` (server-managed), so
-    that a retry is recognised whatever id the client put in."""
-    return reporting.checksum_of({k: v for k, v in data.items() if k not in ("id", "meta")})
-
-
-@dataclass
-class Context:
-    """What handlers share while one request is processed (caches)."""
-
-    catalogue: measurereport.Catalogue | None = None
-
-    def diseases(self) -> measurereport.Catalogue:
-        if self.catalogue is None:
-            self.catalogue = measurereport.Catalogue.load()
-        return self.catalogue
-
-
-@dataclass
-class Prepared:
-    """A resource that passed every check, ready to store."""
-
-    resource_type: str
-    data: dict[str, Any]
-    root: str
-    checksum: str
-    orgunit: OrgUnit | None
-    identifiers: list[tuple[str, str]]
-    rows: list[measurereport.Row] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
-class ResourceHandler:
-    """Base class: what a resource type needs (override :meth:`profile_check`)."""
-
-    resource_type: ClassVar[str]
-    write_permission: ClassVar[str]
-    read_permission: ClassVar[str]
-    interactions: ClassVar[tuple[str, ...]] = ("create", "read", "vread")
-    #: search parameters supported in conditional create (``If-None-Exist``)
-    conditional_params: ClassVar[tuple[str, ...]] = ("identifier",)
-    documentation: ClassVar[str] = ""
-
-    def prepare(self, actor: Actor, data: Any, root: str, context: Context, *, validated: bool = False) -> Prepared:
-        """Validate and resolve ``data``, or raise :class:`FhirError` (400 generic, 422 profile, 403 jurisdiction).
-
-        ``validated``: the generic R4 validation passed already (the entry of a Bundle validated as a whole).
-        """
-        if not validated:
-            generic = validate(data, root=root, expected={self.resource_type})
-            if not generic.ok:
-                raise FhirError(400, [i for i in generic.issues if i.is_error])
-        return self.profile_check(actor, data, root, context)
-
-    def profile_check(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> Prepared:
-        raise NotImplementedError
+__all__ = ["HANDLERS", "Context", "MeasureReportHandler", "Prepared", "ResourceHandler", "checksum", "handler_for"]
 
 
 class MeasureReportHandler(ResourceHandler):
@@ -115,7 +58,16 @@ class MeasureReportHandler(ResourceHandler):
         )
 
 
-HANDLERS: dict[str, ResourceHandler] = {h.resource_type: h for h in (MeasureReportHandler(),)}
+HANDLERS: dict[str, ResourceHandler] = {
+    h.resource_type: h
+    for h in (
+        MeasureReportHandler(),
+        PatientHandler(),
+        EncounterHandler(),
+        ConditionHandler(),
+        ObservationHandler(),
+    )
+}
 
 
 def handler_for(resource_type: str, expression: str | None = None) -> ResourceHandler:

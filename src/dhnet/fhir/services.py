@@ -24,10 +24,11 @@ from django.utils import timezone
 
 from dhnet.audit import services as audit
 from dhnet.fhir import capability
+from dhnet.fhir.base import Context, Prepared, ResourceHandler, checksum
 from dhnet.fhir.measurereport import Row
 from dhnet.fhir.models import ResourceIdentifier, StoredResource
 from dhnet.fhir.outcome import FhirError, Issue, operation_outcome
-from dhnet.fhir.registry import Context, Prepared, ResourceHandler, checksum, handler_for
+from dhnet.fhir.registry import handler_for
 from dhnet.fhir.validation import validate
 from dhnet.platform.access import Actor
 from dhnet.reporting import services as reporting
@@ -93,10 +94,13 @@ def create(actor: Actor, resource_type: str, data: Any, *, if_none_exist: str | 
             str(data.get("resourceType")) if isinstance(data.get("resourceType"), str) else None,
         )
     with transaction.atomic():
-        prepared = handler.prepare(actor, data, resource_type, Context())
+        context = Context()
+        context.state["fhir.if_none_exist"] = if_none_exist
+        prepared = handler.prepare(actor, data, resource_type, context)
         plan = [_Planned(prepared, handler, if_none_exist)]
         _find_existing(actor, plan)
         _store(actor, plan, prepared.checksum, action=f"fhir.{resource_type.lower()}.create")
+        _after_store(actor, plan, context)
     return _result(actor, plan[0])
 
 
@@ -105,7 +109,7 @@ def _require(actor: Actor, permission: str) -> None:
         raise FhirError.one(403, "forbidden", f"requires {permission}")
 
 
-def _identifier_query(value: str, expression: str | None) -> tuple[str | None, str]:
+def identifier_query(value: str, expression: str | None) -> tuple[str | None, str]:
     """(system or None for any, value) of ``identifier=system|value`` (``If-None-Exist``)."""
     params = parse_qsl(value.lstrip("?"), keep_blank_values=True)
     names = sorted({name for name, _ in params})
@@ -126,12 +130,19 @@ def _identifier_query(value: str, expression: str | None) -> tuple[str | None, s
 def _find_existing(actor: Actor, plan: list[_Planned]) -> None:
     """Mark retries (same content) and conditional-create matches; refuse ambiguous conditions (412)."""
     first_by_checksum: dict[tuple[str, str], int] = {}
+    chosen = {item.prepared.logical_id: index for index, item in enumerate(plan) if item.prepared.logical_id}
     for index, item in enumerate(plan):
         p = item.prepared
         key = (p.resource_type, p.checksum)
-        if item.if_none_exist:
+        if p.existing_id is not None and p.existing_id in chosen:  # a repeat of an entry of this request
+            item.duplicate_of = chosen[p.existing_id]
+            continue
+        if p.existing_id is not None:  # the handler resolved the conditional create itself
+            item.existing = StoredResource.objects.get(resource_type=p.resource_type, logical_id=p.existing_id)
+            continue
+        if item.if_none_exist and p.logical_id is None:
             where = None if p.root == p.resource_type else p.root.rsplit(".resource", 1)[0] + ".request.ifNoneExist"
-            system, value = _identifier_query(item.if_none_exist, where)
+            system, value = identifier_query(item.if_none_exist, where)
             qs = StoredResource.objects.filter(resource_type=p.resource_type, identifiers__value=value)
             if system is not None:
                 qs = qs.filter(identifiers__system=system)
@@ -146,7 +157,8 @@ def _find_existing(actor: Actor, plan: list[_Planned]) -> None:
         if key in first_by_checksum:
             item.duplicate_of = first_by_checksum[key]
             continue
-        item.existing = StoredResource.objects.filter(resource_type=p.resource_type, checksum=p.checksum).first()
+        if p.logical_id is None:  # (a handler that chose the id looked for the content itself)
+            item.existing = StoredResource.objects.filter(resource_type=p.resource_type, checksum=p.checksum).first()
         if item.existing is None:
             first_by_checksum[key] = index
 
@@ -160,7 +172,7 @@ def _store(actor: Actor, plan: list[_Planned], payload_checksum: str, *, action:
     now = timezone.now()
     for item in new:
         p = item.prepared
-        logical_id = str(uuid.uuid4())
+        logical_id = p.logical_id or str(uuid.uuid4())
         content = dict(p.data)
         content["id"] = logical_id
         content["meta"] = {"versionId": "1", "lastUpdated": now.isoformat(timespec="milliseconds")}
@@ -173,6 +185,7 @@ def _store(actor: Actor, plan: list[_Planned], payload_checksum: str, *, action:
                     content=content,
                     orgunit=p.orgunit,
                     batch_id=batch_id,
+                    subject=p.subject,
                     created_by=actor.username[:150],
                     created_at=now,
                 )
@@ -190,10 +203,23 @@ def _store(actor: Actor, plan: list[_Planned], payload_checksum: str, *, action:
             object_id=logical_id,
             detail={**p.summary, "checksum": p.checksum, "batch": batch_id},
             permission=item.handler.write_permission,
+            subjects=[p.subject] if p.subject else (),
         )
     for item in plan:
         if item.duplicate_of is not None:
             item.existing = plan[item.duplicate_of].stored or plan[item.duplicate_of].existing
+
+
+def _after_store(actor: Actor, plan: Sequence[_Planned], context: Context) -> None:
+    """The handlers' hooks: :meth:`~ResourceHandler.after_store` with the resources each stored (rank order), then
+    :meth:`~ResourceHandler.finish` of every handler that took part (same transaction)."""
+    handlers = sorted({id(i.handler): i.handler for i in plan}.values(), key=lambda h: h.rank)
+    for handler in handlers:
+        stored = [(i.prepared, i.stored) for i in plan if i.handler is handler and i.stored is not None]
+        if stored:
+            handler.after_store(actor, stored, context)
+    for handler in handlers:
+        handler.finish(actor, context)
 
 
 def _check_cells(plan: Sequence[_Planned]) -> None:
@@ -308,6 +334,7 @@ def read(actor: Actor, resource_type: str, logical_id: str, version: str | None 
             object_type=f"fhir.{resource_type}",
             object_id=logical_id,
             permission=handler.read_permission,
+            subjects=[stored.subject] if stored.subject else (),
         )
     return stored
 
@@ -386,18 +413,29 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
         _require(actor, handler.write_permission)
     with transaction.atomic():
         context = Context()
-        plan = []
-        for i, (handler, resource, if_none_exist) in enumerate(requests):
+        context.state["fhir.assigned"] = {
+            e["fullUrl"]: str(uuid.uuid4()) for e in entries if isinstance(e.get("fullUrl"), str) and e["fullUrl"]
+        }
+        planned: dict[int, _Planned] = {}
+        # Entries are prepared in the handlers' rank order (a Patient before the Condition that references it);
+        # the plan and the answers keep the Bundle's order.
+        for i in sorted(range(len(requests)), key=lambda k: (requests[k][0].rank, k)):
+            handler, resource, if_none_exist = requests[i]
+            full_url = entries[i].get("fullUrl")
+            context.full_url = full_url if isinstance(full_url, str) else None
+            context.state["fhir.if_none_exist"] = if_none_exist
             try:
                 prepared = handler.prepare(actor, resource, f"Bundle.entry[{i}].resource", context, validated=True)
             except FhirError as exc:
                 failures.append(exc)
                 continue
-            plan.append(_Planned(prepared, handler, if_none_exist))
+            planned[i] = _Planned(prepared, handler, if_none_exist)
         if failures:
-            raise _combined(failures)
+            raise _combined(sorted(failures, key=_first_entry))
+        plan = [planned[i] for i in range(len(requests))]
         _find_existing(actor, plan)
         _store(actor, plan, checksum(data), action="fhir.bundle.transaction.create")
+        _after_store(actor, plan, context)
         results = [_result(actor, item) for item in plan]
         audit.record(
             actor,
@@ -411,6 +449,16 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
             permission=plan[0].handler.write_permission if plan else None,
         )
     return _response_bundle("transaction-response", [(r, None) for r in results])
+
+
+def _first_entry(error: FhirError) -> int:
+    """The entry number of an error's first issue (to report issues in the Bundle's order)."""
+    expression = error.issues[0].expression or ""
+    if expression.startswith("Bundle.entry["):
+        number = expression[len("Bundle.entry[") :].split("]", 1)[0]
+        if number.isdigit():
+            return int(number)
+    return -1
 
 
 def _batch(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str, Any]:
@@ -430,10 +478,15 @@ def _batch(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str
             handler, resource, if_none_exist = _entry_request(entry, i)
             _require(actor, handler.write_permission)
             with transaction.atomic():
+                context = Context(catalogue=context.catalogue)
+                full_url = entry.get("fullUrl") if isinstance(entry, dict) else None
+                context.full_url = full_url if isinstance(full_url, str) else None
+                context.state["fhir.if_none_exist"] = if_none_exist
                 prepared = handler.prepare(actor, resource, f"{prefix}.resource", context, validated=True)
                 plan = [_Planned(prepared, handler, if_none_exist)]
                 _find_existing(actor, plan)
                 _store(actor, plan, prepared.checksum, action=f"fhir.{handler.resource_type.lower()}.create")
+                _after_store(actor, plan, context)
             answers.append((_result(actor, plan[0]), None))
         except FhirError as exc:
             answers.append((None, exc))

@@ -1,0 +1,48 @@
+"""FHIR case intake: transaction Bundles and single creates of Patient, Condition, Encounter and lab Observation."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from dhnet.cases.models import Case, LabResult
+from dhnet.fhir.models import StoredResource
+from tests.cases.fixtures import case_bundle, post
+
+
+def test_a_case_bundle_stores_a_pseudonymised_case(reporter: Client) -> None:
+    response = post(reporter, "/fhir", case_bundle())
+    assert response.status_code == 200, response.content
+    statuses = [e["response"]["status"] for e in response.json()["entry"]]
+    assert statuses == ["201 Created"] * 4
+    case = Case.objects.get()
+    assert case.disease.code == "measles"
+    assert case.orgunit.code == "D11"
+    assert case.classification == "confirmed"
+    assert case.sex == "female"
+    assert case.age_years == 39
+    assert case.age_band == "35-39"
+    assert case.hospitalised is True
+    assert len(case.pseudonym) == 64
+    lab = LabResult.objects.get()
+    assert lab.case == case
+    assert lab.loinc == "20479-8"
+    assert lab.interpretation == "POS"
+    stored = {s.resource_type: s for s in StoredResource.objects.all()}
+    assert stored["Patient"].content["identifier"][0]["value"] == case.pseudonym
+    assert stored["Condition"].content["subject"]["reference"] == f"Patient/{stored['Patient'].logical_id}"
+    assert "display" not in stored["Condition"].content["subject"]
+    assert case.fhir_id == stored["Condition"].logical_id
+    assert all(s.subject == case.pseudonym for s in stored.values())
+
+
+def test_retry_stores_nothing_new(reporter: Client) -> None:
+    first = post(reporter, "/fhir", case_bundle())
+    again = post(reporter, "/fhir", case_bundle())
+    assert again.status_code == 200, again.content
+    assert [e["response"]["status"] for e in again.json()["entry"]] == ["200 OK"] * 4
+    assert [e["response"]["location"] for e in again.json()["entry"]] == [
+        e["response"]["location"] for e in first.json()["entry"]
+    ]
+    assert Case.objects.count() == 1
+    assert LabResult.objects.count() == 1
+    assert StoredResource.objects.count() == 4
