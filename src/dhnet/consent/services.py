@@ -266,6 +266,8 @@ class DecisionFilter:
     pseudonym: str = ""
     purpose: str = ""
     decision: str = ""
+    #: True: grants and legal bases only (FHIR status active); False: withdrawals only (inactive)
+    active: bool | None = None
 
 
 def search(actor: Actor, flt: DecisionFilter, *, offset: int = 0, limit: int = 50) -> tuple[int, list[ConsentDecision]]:
@@ -285,6 +287,8 @@ def search(actor: Actor, flt: DecisionFilter, *, offset: int = 0, limit: int = 5
         qs = qs.filter(purpose=flt.purpose)
     if flt.decision:
         qs = qs.filter(decision=flt.decision)
+    if flt.active is not None:
+        qs = qs.filter(decision__in=(m.GRANT, m.LEGAL_BASIS)) if flt.active else qs.filter(decision=m.WITHDRAW)
     with transaction.atomic():
         total = qs.count()
         rows = list(qs[offset : offset + limit])
