@@ -16,6 +16,7 @@ urlpatterns = [
     path("diseases/", include("dhnet.diseases.urls")),
     path("reporting/", include("dhnet.reporting.urls")),
     path("dashboard/", include("dhnet.dashboard.urls")),
+    path("cases/", include("dhnet.cases.urls")),
     path("", include("dhnet.consent.urls")),  # /consent/... (staff) and /my-data/... (right of access)
     path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
