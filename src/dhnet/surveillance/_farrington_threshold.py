@@ -17,7 +17,8 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
+
+from dhnet.surveillance import _special
 
 FloatArray = NDArray[np.float64]
 Powertrans = Literal["none", "1/2", "2/3"]
@@ -51,7 +52,7 @@ def delta_threshold(
         se, e = np.sqrt(4.0 / 9.0 * np.cbrt(mu0) * tau), 2.0 / 3.0
     else:  # pragma: no cover - validated by the control class
         raise ValueError(f"powertrans: no proper exponent {powertrans!r}")
-    z = float(special.ndtri(1.0 - alpha))
+    z = _special.ndtri(1.0 - alpha)
     m = mu0**e
     a = (m - z * se) ** (1.0 / e)
     b = (m + z * se) ** (1.0 / e)
@@ -61,7 +62,7 @@ def delta_threshold(
     lower_raw = np.where(both, np.minimum(a, b), np.nan)
     lower = np.where(np.isnan(lower_raw), 0.0, np.maximum(0.0, lower_raw))
     lower = np.where(np.isnan(a) & np.isnan(b), 0.0, lower)
-    prob = special.ndtr((m - y**e) / se)
+    prob = _special.ufuncs().ndtr((m - y**e) / se)
     score = (y - mu0) / (upper - mu0)
     return lower, upper, prob, score
 
@@ -82,7 +83,7 @@ def noufaily_threshold(
     ``exp(qnorm(1 - alpha, eta0, se_eta0))`` ("muan").
     """
     eta0, se_eta0, phi, y = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (eta0, se_eta0, phi, y)))
-    z = 0.0 if method == "nbPlugin" else float(special.ndtri(1.0 - alpha))
+    z = 0.0 if method == "nbPlugin" else _special.ndtri(1.0 - alpha)
     mu_q = np.exp(eta0 + z * se_eta0) if z else np.exp(eta0)
     finite = np.isfinite(mu_q)
     nb = finite & (phi > 1)
@@ -109,13 +110,13 @@ def noufaily_threshold(
 def _pnbinom_cdf(x: FloatArray, size: FloatArray, prob: FloatArray) -> FloatArray:
     """``pnbinom(x, size, prob)`` for integer ``x >= 0`` (R: ``pbeta(prob, size, x + 1)``)."""
     with np.errstate(invalid="ignore"):
-        out = special.betainc(size, x + 1.0, prob)
+        out = _special.ufuncs().betainc(size, x + 1.0, prob)
     return np.asarray(np.where(size == 0, 1.0, out), dtype=np.float64)
 
 
 def _ppois_cdf(x: FloatArray, lam: FloatArray) -> FloatArray:
     """``ppois(x, lambda)`` for integer ``x >= 0`` (R: ``pgamma(lambda, x + 1, lower = FALSE)``)."""
-    out = special.gammaincc(x + 1.0, lam)
+    out = _special.ufuncs().gammaincc(x + 1.0, lam)
     return np.asarray(np.where(lam == 0, 1.0, out), dtype=np.float64)
 
 
@@ -123,7 +124,7 @@ def _pnbinom_upper(y: FloatArray, size: FloatArray, prob: FloatArray) -> FloatAr
     """``pnbinom(y - 1, size, prob, lower.tail = FALSE)``: P(X >= y)."""
     ys = np.maximum(y, 1.0)
     with np.errstate(invalid="ignore"):
-        up = special.betaincc(size, ys, prob)
+        up = _special.ufuncs().betaincc(size, ys, prob)
     up = np.where(size == 0, 0.0, up)
     return np.asarray(np.where(y <= 0, 1.0, up), dtype=np.float64)
 
@@ -131,7 +132,7 @@ def _pnbinom_upper(y: FloatArray, size: FloatArray, prob: FloatArray) -> FloatAr
 def _ppois_upper(y: FloatArray, lam: FloatArray) -> FloatArray:
     """``ppois(y - 1, lambda, lower.tail = FALSE)``: P(X >= y)."""
     ys = np.maximum(y, 1.0)
-    up = np.where(lam == 0, 0.0, special.gammainc(ys, lam))
+    up = np.where(lam == 0, 0.0, _special.ufuncs().gammainc(ys, lam))
     return np.asarray(np.where(y <= 0, 1.0, up), dtype=np.float64)
 
 
@@ -149,7 +150,7 @@ def _q_search(p: float, cdf: CdfFn, mean: FloatArray, sd: FloatArray, skew: Floa
     Starts from R's Cornish-Fisher guess, brackets by galloping and bisects;
     ``cdf(x, i)`` evaluates the distribution function of elements ``i`` at ``x``.
     """
-    z = float(special.ndtri(p))
+    z = _special.ndtri(p)
     guess = np.round(mean + sd * (z + skew * (z * z - 1.0) / 6.0))
     x = np.where(np.isfinite(guess), np.maximum(guess, 0.0), 0.0)
     target = p * (1.0 - 8.0 * _DBL_EPS)

@@ -106,7 +106,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from dhnet.surveillance import _glm
+from dhnet.surveillance import _glm, _special
 from dhnet.surveillance._control import float_in, int_at_least, one_of, require
 from dhnet.surveillance._farrington_design import Design, build_designs
 from dhnet.surveillance._farrington_threshold import delta_threshold, noufaily_threshold
@@ -550,10 +550,8 @@ def _thresholds(
 
 def _trend_significant(t_stat: FloatArray, df: FloatArray, threshold: float) -> FloatArray:
     """``2 * pt(-|t|, df) < threshold`` as 1.0/0.0, ``NaN`` where R's p-value is ``NA``."""
-    from scipy import special
-
     with np.errstate(invalid="ignore"):
-        p = 2.0 * special.stdtr(df, -np.abs(t_stat))
+        p = 2.0 * _special.ufuncs().stdtr(df, -np.abs(t_stat))
     return np.where(np.isnan(p) | ~(df > 0), np.nan, (p < threshold).astype(np.float64))
 
 
