@@ -1,6 +1,7 @@
 """Start-up of the command line: commands are imported when used (``dhnet.cli.COMMANDS``), and ``dhnet detect``
 and ``dhnet --help`` load none of the heavy libraries they do not use (Django, pandas, numba, dask, matplotlib,
-tqdm).  Timing itself is measured by ``bench/bench_farrington.py``, never asserted here."""
+tqdm, scipy's ``special`` package initialisation, ``pyarrow.compute`` and ``pyarrow.parquet`` for a CSV run).
+Timing itself is measured by ``bench/bench_farrington.py``, never asserted here."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from pathlib import Path
 from dhnet.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("django", "pandas", "numba", "dask", "distributed", "matplotlib", "tqdm", "scipy.stats")
+HEAVY = (
+    "django",
+    "pandas",
+    "numba",
+    "dask",
+    "distributed",
+    "matplotlib",
+    "tqdm",
+    "scipy.stats",
+    "scipy.special",
+    "pyarrow.compute",
+    "pyarrow.parquet",
+)
 
 
 def _modules_after(code: str) -> list[str]:

@@ -78,7 +78,7 @@ def _attribute(job: Job, exc: SeriesError) -> InputError:
 def result_table(res: DetectionResult) -> pa.Table:
     """Long table of a result: series-major, the output columns only (``NaN`` as null)."""
     n, m = res.observed.shape
-    series = arrow.strings(res.names).take(arrow.int64s(np.repeat(np.arange(n, dtype=np.int64), m)))
+    series = arrow.repeat_strings(res.names, m)
     return pa.Table.from_arrays(
         [
             series,

@@ -59,9 +59,7 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from dhnet.cli import _arrow as arrow
@@ -158,13 +156,13 @@ class Source:
                 i = int(np.flatnonzero(arrow.to_numpy(arr.is_null()))[0])
                 series = names[i].as_py() if names[i].is_valid else None
                 raise InputError(f"{col} is missing", row=row0 + i, series=series, row_kind=self.row_kind)
-        empty = arrow.to_numpy(pc.utf8_length(names)) == 0
+        empty = arrow.string_lengths(names) == 0
         if empty.any():
             i = int(np.flatnonzero(empty)[0])
             raise InputError("series name is empty", row=row0 + i, row_kind=self.row_kind)
         return RawBatch(
             names=names,
-            dates=arrow.to_numpy(dates.cast(pa.int32())).astype(np.int64),
+            dates=arrow.to_numpy(dates).astype(np.int64),
             counts=np.asarray(arrow.to_numpy(counts), dtype=np.float64),
             population=None if pop is None else np.asarray(arrow.to_numpy(pop), dtype=np.float64),
             row0=row0,
@@ -318,6 +316,8 @@ class ParquetSource(Source):
 
     def __init__(self, path: str, batch_rows: int = 1 << 18) -> None:
         super().__init__(path)
+        import pyarrow.parquet as pq  # not at module level: a CSV run does not need it
+
         try:
             self._file = pq.ParquetFile(path)
         except (OSError, pa.ArrowException) as exc:
@@ -529,11 +529,11 @@ class SeriesAssembler:
                 n = batch.dates.size
                 names = batch.names
                 if n > 1:
-                    change = arrow.to_numpy(pc.not_equal(names.slice(1), names.slice(0, n - 1)))
+                    change = arrow.string_changes(names)
                     local = np.concatenate(([0], np.flatnonzero(change) + 1))
                 else:
                     local = np.zeros(1, dtype=np.int64)
-                local_names: list[str] = names.take(arrow.int64s(local)).to_pylist()
+                local_names = arrow.strings_at(names, local)
                 base = buf.n_rows
                 first = 0
                 if run_names and local_names[0] == run_names[-1]:
@@ -825,6 +825,8 @@ class OutputWriter:
         self.tmp = Path(tmp)
         self._writer: Any
         if is_parquet(self.path):
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(self.tmp, schema)
         else:
             self._writer = pacsv.CSVWriter(self.tmp, schema)

@@ -318,9 +318,9 @@ def _detect(
                 writer.write(res.table)
                 n_rows += res.table.num_rows
                 if res.table.num_rows:
-                    import pyarrow.compute as pc
+                    from dhnet.cli import _arrow
 
-                    n_alarms += int(pc.sum(res.table.column("alarm")).as_py() or 0)
+                    n_alarms += int(_arrow.to_numpy(res.table.column("alarm")).sum())
                 if collector is not None:
                     collector.add(res)
                 progress.step(res.n_series)
