@@ -241,7 +241,8 @@ def parse(
             period_end = end
 
     identifiers = []
-    for ident in data.get("identifier") or []:
+    raw_identifiers = data.get("identifier")
+    for ident in raw_identifiers if isinstance(raw_identifiers, list) else []:
         if isinstance(ident, dict) and isinstance(ident.get("value"), str):
             identifiers.append((str(ident.get("system") or ""), ident["value"]))
 
