@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from dhnet.cases.fhir import ConditionHandler, EncounterHandler, ObservationHandler, PatientHandler
+from dhnet.consent.handler import ConsentHandler
 from dhnet.fhir import measurereport
 from dhnet.fhir.base import Context, Prepared, ResourceHandler, checksum
 from dhnet.fhir.outcome import FhirError, Issue
@@ -66,6 +67,7 @@ HANDLERS: dict[str, ResourceHandler] = {
         EncounterHandler(),
         ConditionHandler(),
         ObservationHandler(),
+        ConsentHandler(),
     )
 }
 
