@@ -2,10 +2,12 @@
 
 Each compared field adds a weight, roughly ``log2(m/u)`` when it agrees (``m``: how often a true match agrees,
 ``u``: how often two different persons agree by chance) and ``log2((1-m)/(1-u))`` when it disagrees; partial
-agreement of names (Jaro-Winkler similarity from ``rapidfuzz``) is interpolated between the two, and a birth date
+agreement of names (Jaro-Winkler similarity from ``rapidfuzz``) is interpolated between the two (names that sound
+alike, with equal Soundex codes, count at least part), and a birth date
 with a typical typo (day and month swapped, one digit wrong) counts part. Missing fields weigh nothing. The sum is
 compared with two thresholds: at or above the upper one the records are linked automatically, between the two
-they go to the review queue, below they stay apart.
+they go to the review queue, below they stay apart. A pair with a name or the birth date missing on one side is
+never linked automatically: it goes to review at most.
 
 The weights were set from the error rates of the generated test set (``tests/identity/generator.py``) and checked
 with ``bench/bench_matching.py``.
@@ -25,6 +27,8 @@ FAMILY = (6.5, -5.0)
 GIVEN = (5.5, -6.0)
 BIRTH_EXACT = 9.0
 BIRTH_TYPO = 4.0
+#: A typo in the year (one digit, or two adjacent ones transposed) is also how two namesakes born apart look.
+BIRTH_YEAR_TYPO = 2.0
 BIRTH_YEAR_ONLY = 0.0
 BIRTH_DISAGREE = -7.0
 SEX = (1.0, -4.0)
@@ -33,6 +37,8 @@ NATIONAL_ID_DISAGREE = -30.0
 #: Jaro-Winkler similarities: full agreement at or above HIGH, disagreement at or below LOW, linear between.
 HIGH = 0.94
 LOW = 0.80
+#: Share of the agreement weight given to names that differ but sound alike (equal Soundex codes).
+PHONETIC_SHARE = 0.6
 #: Subtracted when the names match only after swapping given and family name.
 SWAP_PENALTY = 1.0
 
@@ -68,6 +74,9 @@ class Score:
 
     total: float
     parts: dict[str, float]
+    #: Whether both names and the birth date were present on both sides: only then may a link be automatic
+    #: (a missing field weighs nothing, so a twin without a given name would otherwise score like a duplicate).
+    complete: bool = True
 
 
 def similarity(a: str, b: str) -> float:
@@ -86,12 +95,22 @@ def _name_weight(sim: float, weights: tuple[float, float]) -> float:
     return disagree + (agree - disagree) * (sim - LOW) / (HIGH - LOW)
 
 
+def _name(a: str, b: str, weights: tuple[float, float]) -> float:
+    """The weight of one name pair: by Jaro-Winkler similarity, at least part agreement when they sound alike."""
+    if not a or not b:
+        return 0.0
+    weight = _name_weight(similarity(a, b), weights)
+    if weight < PHONETIC_SHARE * weights[0] and normalise.soundex(a) == normalise.soundex(b):
+        return PHONETIC_SHARE * weights[0]
+    return weight
+
+
 def _names(a: Comparable, b: Comparable) -> tuple[float, float, bool]:
-    straight_f = _name_weight(similarity(a.family, b.family), FAMILY) if a.family and b.family else 0.0
-    straight_g = _name_weight(similarity(a.given, b.given), GIVEN) if a.given and b.given else 0.0
+    straight_f = _name(a.family, b.family, FAMILY)
+    straight_g = _name(a.given, b.given, GIVEN)
     if a.family and a.given and b.family and b.given:
-        swap_f = _name_weight(similarity(a.family, b.given), FAMILY)
-        swap_g = _name_weight(similarity(a.given, b.family), GIVEN)
+        swap_f = _name(a.family, b.given, FAMILY)
+        swap_g = _name(a.given, b.family, GIVEN)
         if swap_f + swap_g - SWAP_PENALTY > straight_f + straight_g:
             return swap_f - SWAP_PENALTY / 2, swap_g - SWAP_PENALTY / 2, True
     return straight_f, straight_g, False
@@ -115,7 +134,7 @@ def _birth(a: dt.date | None, b: dt.date | None) -> float:
     if a == b:
         return BIRTH_EXACT
     if date_typo(a, b):
-        return BIRTH_TYPO
+        return BIRTH_TYPO if a.year == b.year else BIRTH_YEAR_TYPO
     if a.year == b.year:
         return BIRTH_YEAR_ONLY
     return BIRTH_DISAGREE
@@ -142,14 +161,20 @@ def score(a: Comparable, b: Comparable) -> Score:
     if a.national_id and b.national_id and a.national_id != b.national_id:
         parts["national_id"] = NATIONAL_ID_DISAGREE
     total = sum(v for k, v in parts.items() if k != "swapped_names")
-    return Score(round(total, 2), parts)
+    complete = all((a.family, b.family, a.given, b.given, a.birth_date, b.birth_date))
+    return Score(round(total, 2), parts, complete)
+
+
+def best(a: Comparable, variants: list[Comparable]) -> Score:
+    """The best score of ``a`` against any of the variants recorded for one person."""
+    return max((score(a, v) for v in variants), key=lambda s: s.total)
 
 
 def blocking_keys(c: Comparable) -> set[str]:
     """The keys under which a record is filed, so that only records sharing one are compared.
 
     Several independent keys, so that one typo (in a name's first letter, or in the birth date) or swapped names
-    still leave a key in common: both phonetic names (order-free); family name + birth year; given name + birth
+    still leave a key in common: both phonetic names (order-free); either name with the birth year or the birth
     date; birth date + district.
     """
     keys: set[str] = set()
@@ -159,7 +184,9 @@ def blocking_keys(c: Comparable) -> set[str]:
     if c.birth_date is not None:
         if fam:
             keys.add(f"family-year:{fam}|{c.birth_date.year}")
+            keys.add(f"family-date:{fam}|{c.birth_date.isoformat()}")
         if giv:
+            keys.add(f"given-year:{giv}|{c.birth_date.year}")
             keys.add(f"given-date:{giv}|{c.birth_date.isoformat()}")
         if c.district:
             keys.add(f"date-district:{c.birth_date.isoformat()}|{c.district}")

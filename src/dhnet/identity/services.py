@@ -7,22 +7,27 @@ Other contexts call only the functions named in ``docs/case-privacy-design.md``:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dhnet.audit import services as audit
 from dhnet.identity import crypto, matching, normalise
+from dhnet.identity.events import persons_linked
 from dhnet.identity.models import BlindIndex, MatchCandidate, Person
 from dhnet.identity.routers import vault_alias
+from dhnet.orgunits.models import OrgUnit
+from dhnet.orgunits.services import jurisdiction_q
 from dhnet.platform.access import Actor
-from dhnet.platform.errors import Invalid
+from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 READ = "identity:person:read"
 MATCH = "identity:match:write"
@@ -198,24 +203,88 @@ def _index_values(identity: PersonIdentity) -> set[tuple[str, str]]:
 # --- vault rows -----------------------------------------------------------------------------------------------
 
 
-def _decrypt(person: Person) -> PersonIdentity:
+#: Most spellings (name, birth date, sex, district as registered) kept per person for matching.
+MAX_VARIANTS = 12
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What one vault entry holds: the person's identity and the variants under which they were registered."""
+
+    identity: PersonIdentity
+    variants: tuple[PersonIdentity, ...]
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "identity": json.loads(self.identity.to_json()),
+                "variants": [
+                    [v.family, v.given, v.birth_date.isoformat() if v.birth_date else None, v.sex, v.orgunit_code]
+                    for v in self.variants
+                ],
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Entry:
+        data = json.loads(raw)
+        variants = tuple(
+            PersonIdentity(family=f, given=g, birth_date=dt.date.fromisoformat(b) if b else None, sex=s, orgunit_code=o)
+            for f, g, b, s, o in data["variants"]
+        )
+        return cls(PersonIdentity.from_json(json.dumps(data["identity"]).encode()), variants)
+
+    def comparables(self) -> list[matching.Comparable]:
+        nid = self.identity.national_id()
+        return [dataclasses.replace(v.comparable(), national_id=nid) for v in self.variants or (self.identity,)]
+
+
+def _variant(identity: PersonIdentity) -> PersonIdentity:
+    return PersonIdentity(
+        family=identity.family,
+        given=identity.given,
+        birth_date=identity.birth_date,
+        sex=identity.sex,
+        orgunit_code=identity.orgunit_code,
+    )
+
+
+def _with_variants(entry: Entry, *others: PersonIdentity) -> tuple[PersonIdentity, ...]:
+    return tuple(dict.fromkeys(entry.variants + tuple(_variant(o) for o in others)))[:MAX_VARIANTS]
+
+
+def _open(person: Person) -> Entry:
     sealed = crypto.Sealed(person.key_id, bytes(person.nonce), bytes(person.ciphertext))
-    return PersonIdentity.from_json(crypto.unseal(sealed, pseudonym=person.pseudonym))
+    return Entry.from_json(crypto.unseal(sealed, pseudonym=person.pseudonym))
 
 
-def _store(person: Person, identity: PersonIdentity) -> None:
-    """Encrypt ``identity`` into ``person`` (under the newest key) and refresh its blind indexes."""
-    sealed = crypto.seal(identity.to_json(), pseudonym=person.pseudonym)
+def _decrypt(person: Person) -> PersonIdentity:
+    return _open(person).identity
+
+
+def _store(person: Person, identity: PersonIdentity, variants: tuple[PersonIdentity, ...] = ()) -> None:
+    """Encrypt ``identity`` (and the registered variants) into ``person`` under the newest key and refresh its
+    blind indexes."""
+    entry = Entry(identity, variants or (_variant(identity),))
+    sealed = crypto.seal(entry.to_json(), pseudonym=person.pseudonym)
     person.key_id, person.nonce, person.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
     person.orgunit_code = identity.orgunit_code
+    creating = person.pk is None
     person.save()
     wanted = _index_values(identity)
+    for variant in entry.variants:
+        nid = identity.national_id()
+        comparable = dataclasses.replace(variant.comparable(), national_id=nid)
+        wanted |= {("block", crypto.blind_index("block", key)) for key in matching.blocking_keys(comparable)}
     db = vault_alias()
-    have = set(BlindIndex.objects.using(db).filter(person=person).values_list("kind", "digest"))
-    stale = have - wanted
-    if stale:
-        for kind, digest in stale:
-            BlindIndex.objects.using(db).filter(person=person, kind=kind, digest=digest).delete()
+    have: set[tuple[str, str]] = set()
+    if not creating:
+        have = set(BlindIndex.objects.using(db).filter(person=person).values_list("kind", "digest"))
+        stale = have - wanted
+        if stale:
+            BlindIndex.objects.using(db).filter(person=person, digest__in=[d for _, d in stale]).delete()
     BlindIndex.objects.using(db).bulk_create(
         [BlindIndex(person=person, kind=kind, digest=digest) for kind, digest in sorted(wanted - have)]
     )
@@ -233,8 +302,7 @@ def _resolve(person: Person) -> Person:
 
 
 def _by_index(kind: str, digest: str) -> list[Person]:
-    ids = BlindIndex.objects.using(vault_alias()).filter(kind=kind, digest=digest).values_list("person_id", flat=True)
-    persons = Person.objects.using(vault_alias()).filter(pk__in=list(ids))
+    persons = Person.objects.using(vault_alias()).filter(index_entries__kind=kind, index_entries__digest=digest)
     return list(dict.fromkeys(_resolve(p) for p in persons))
 
 
@@ -247,11 +315,11 @@ def _candidates(identity: PersonIdentity) -> list[tuple[Person, matching.Score]]
     if not digests:
         return []
     db = vault_alias()
-    ids = set(BlindIndex.objects.using(db).filter(kind="block", digest__in=digests).values_list("person_id", flat=True))
+    ids = BlindIndex.objects.using(db).filter(kind="block", digest__in=digests).values("person_id")
     me = identity.comparable()
     scored = []
     for person in Person.objects.using(db).filter(pk__in=ids, merged_into=""):
-        scored.append((person, matching.score(me, _decrypt(person).comparable())))
+        scored.append((person, matching.best(me, _open(person).comparables())))
     scored.sort(key=lambda ps: (-ps[1].total, ps[0].pk))
     return scored
 
@@ -300,8 +368,9 @@ def _register(identity: PersonIdentity, *, source: str, now: dt.datetime) -> Reg
             _touch(person, identity, now)
             return Registration(person.pseudonym, "identifier")
     scored = _candidates(identity)
-    if scored and scored[0][1].total >= cfg.match_upper:
-        person = scored[0][0]
+    automatic = [(p, s) for p, s in scored if s.total >= cfg.match_upper and s.complete]
+    if automatic:
+        person = automatic[0][0]
         _touch(person, identity, now)
         return Registration(person.pseudonym, "linked")
     person_key = f"nid:{nid}" if nid else f"uuid:{uuid.uuid4().hex}"
@@ -329,11 +398,13 @@ def _register(identity: PersonIdentity, *, source: str, now: dt.datetime) -> Reg
 
 def _touch(person: Person, identity: PersonIdentity, now: dt.datetime) -> None:
     """A known person reported again: complete their entry and restart their retention period."""
-    current = _decrypt(person)
+    entry = _open(person)
+    current = entry.identity
     merged = _union(current, identity, district=identity.orgunit_code or current.orgunit_code)
+    variants = _with_variants(entry, identity)
     person.last_seen_at = now
-    if merged != current:
-        _store(person, merged)
+    if merged != current or variants != entry.variants:
+        _store(person, merged, variants)
     else:
         person.save(update_fields=["last_seen_at"])
 
@@ -386,3 +457,339 @@ def purge_expired(now: dt.datetime | None = None, *, actor: Actor | None = None)
             )
             purged += len(gone)
     return purged
+
+
+# --- re-identification ------------------------------------------------------------------------------------------
+
+
+def _deny(actor: Actor, pseudonym: str, purpose: str, reason: str) -> None:
+    """Audit a refused re-identification in its own transaction (it survives the refusal's rollback)."""
+    subjects = [pseudonym] if PSEUDONYM_RE.match(pseudonym) else []
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "identity.person.reidentify_denied",
+            object_type="person",
+            object_id=pseudonym[:16],
+            detail={"purpose": purpose[:64], "reason": reason},
+            subjects=subjects,
+        )
+
+
+def _in_jurisdiction(actor: Actor, permission: str, codes: list[str]) -> bool:
+    """Whether every org unit of ``codes`` lies where ``actor`` holds ``permission``."""
+    q = jurisdiction_q(actor, permission)
+    if q is None or not codes:
+        return False
+    found = set(OrgUnit.objects.filter(q, code__in=codes).values_list("code", flat=True))
+    return found == set(codes)
+
+
+def _active(pseudonym: str) -> Person | None:
+    person = Person.objects.using(vault_alias()).filter(pseudonym=pseudonym).first()
+    if person is None:
+        return None
+    person = _resolve(person)
+    return None if person.merged_into or not person.ciphertext else person
+
+
+def reidentify(actor: Actor, pseudonym: str, *, purpose: str) -> PersonIdentity:
+    """The identity behind ``pseudonym``, for an actor holding ``identity:person:read`` where the person lives.
+
+    ``purpose`` must be one of :data:`PURPOSES`. Granted and refused attempts alike are audited with
+    ``subjects=[pseudonym]`` and the purpose (the person's access log shows both). A person outside the actor's
+    jurisdiction, merged away or purged is 404.
+    """
+    pseudonym = pseudonym.strip().lower()
+    if not actor.has(READ):
+        _deny(actor, pseudonym, purpose, "permission")
+        raise Forbidden(f"re-identification requires {READ}")
+    if purpose not in PURPOSES:
+        _deny(actor, pseudonym, purpose, "purpose")
+        raise Invalid(f"purpose: {purpose[:64]!r} is not one of {', '.join(PURPOSES)}")
+    if not PSEUDONYM_RE.match(pseudonym):
+        raise Invalid("pseudonym: expected 64 hexadecimal characters")
+    person = _active(pseudonym)
+    if person is None or not _in_jurisdiction(actor, READ, [person.orgunit_code]):
+        _deny(actor, pseudonym, purpose, "not found" if person is None else "jurisdiction")
+        raise NotFound(f"person {pseudonym[:12]}… not found")
+    identity = _decrypt(person)
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "identity.person.reidentify",
+            object_type="person",
+            object_id=person.pseudonym[:16],
+            detail={"purpose": purpose, "requested": pseudonym, "orgunit": person.orgunit_code},
+            permission=READ,
+            subjects=sorted({pseudonym, person.pseudonym}),
+        )
+    return identity
+
+
+# --- the person's own access (right of access) --------------------------------------------------------------------
+
+CONTACT_KINDS = ("email", "phone")
+
+
+def pseudonyms_for_contact(kind: str, value: str) -> list[str]:
+    """The pseudonyms of the persons on record with this e-mail address or phone number (blind index, no
+    decryption); ``[]`` for none or an unusable value. For the right-of-access flow, which proves control of the
+    contact point before it shows anything."""
+    if kind not in CONTACT_KINDS:
+        raise Invalid(f"kind: expected one of {', '.join(CONTACT_KINDS)}, got {kind!r}")
+    key = normalise.email(value) if kind == "email" else normalise.phone_key(value)
+    if not key:
+        return []
+    persons = _by_index(kind, crypto.blind_index(kind, key))
+    return sorted({p.pseudonym for p in persons if not p.merged_into and p.ciphertext})
+
+
+def identity_for_subject(pseudonyms: list[str] | tuple[str, ...]) -> PersonIdentity | None:
+    """The decrypted identity of the person behind ``pseudonyms`` (several entries combined), for their own export
+    after they proved control of a contact point; None when none is in the vault (purged). The caller audits."""
+    persons = []
+    for p in dict.fromkeys(pseudonyms):
+        person = _active(str(p))
+        if person is not None and person not in persons:
+            persons.append(person)
+    if not persons:
+        return None
+    persons.sort(key=lambda p: p.pk)
+    identity = _decrypt(persons[0])
+    for other in persons[1:]:
+        identity = _union(identity, _decrypt(other))
+    return identity
+
+
+# --- the review queue -------------------------------------------------------------------------------------------
+
+MAX_PAGE = 200
+MAX_OFFSET = 2**63 - 1 - 1000
+
+
+@dataclass(frozen=True)
+class Review:
+    """An open or decided probable match, with both identities when the reviewer may see them."""
+
+    id: int
+    status: str
+    score: float
+    parts: dict[str, float]
+    new: str
+    existing: str
+    orgunit_codes: list[str]
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    decided_by: str
+    new_identity: PersonIdentity | None = None
+    existing_identity: PersonIdentity | None = None
+
+
+def _visible(actor: Actor, candidates: list[MatchCandidate]) -> list[MatchCandidate]:
+    codes = sorted({c for cand in candidates for c in cand.orgunit_codes})
+    q = jurisdiction_q(actor, MATCH)
+    allowed = set(OrgUnit.objects.filter(q, code__in=codes).values_list("code", flat=True)) if q is not None else set()
+    return [c for c in candidates if set(c.orgunit_codes) <= allowed]
+
+
+def _review(cand: MatchCandidate, *, identities: bool) -> Review:
+    new_identity = existing_identity = None
+    if identities:
+        new_p, old_p = _active(cand.new_pseudonym), _active(cand.existing_pseudonym)
+        new_identity = _decrypt(new_p) if new_p else None
+        existing_identity = _decrypt(old_p) if old_p else None
+    return Review(
+        id=cand.pk,
+        status=cand.status,
+        score=cand.score,
+        parts=dict(cand.parts),
+        new=cand.new_pseudonym,
+        existing=cand.existing_pseudonym,
+        orgunit_codes=list(cand.orgunit_codes),
+        created_at=cand.created_at,
+        decided_at=cand.decided_at,
+        decided_by=cand.decided_by,
+        new_identity=new_identity,
+        existing_identity=existing_identity,
+    )
+
+
+def list_reviews(actor: Actor, *, status: str = "open", limit: int = 50, offset: int = 0) -> tuple[int, list[Review]]:
+    """The probable matches whose persons both lie in the actor's jurisdiction (``identity:match:write``), best
+    score first: (total, one page), without identities. Audited with the listed pseudonyms as subjects."""
+    if not actor.has(MATCH):
+        raise Forbidden(f"the review queue requires {MATCH}")
+    if status not in MatchCandidate.Status.values:
+        raise Invalid(f"status: expected one of {', '.join(MatchCandidate.Status.values)}, got {status!r}")
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit: must be between 1 and {MAX_PAGE}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise Invalid(f"offset: must be between 0 and {MAX_OFFSET}")
+    candidates = _visible(actor, list(MatchCandidate.objects.using(vault_alias()).filter(status=status)))
+    page = candidates[offset : offset + limit]
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "identity.match.list",
+            detail={"status": status, "count": len(page)},
+            permission=MATCH,
+            subjects=[p for c in page for p in (c.new_pseudonym, c.existing_pseudonym)],
+        )
+    return len(candidates), [_review(c, identities=False) for c in page]
+
+
+def _candidate(actor: Actor, candidate_id: int) -> MatchCandidate:
+    if not actor.has(MATCH):
+        raise Forbidden(f"the review queue requires {MATCH}")
+    if not 1 <= candidate_id <= MAX_OFFSET:
+        raise NotFound(f"review {candidate_id} not found")
+    cand = MatchCandidate.objects.using(vault_alias()).filter(pk=candidate_id).first()
+    if cand is None or not _visible(actor, [cand]):
+        raise NotFound(f"review {candidate_id} not found")
+    return cand
+
+
+def get_review(actor: Actor, candidate_id: int) -> Review:
+    """One probable match with both identities side by side, for the reviewer's decision; audited as a read of
+    both persons (purpose ``match-review``)."""
+    cand = _candidate(actor, candidate_id)
+    review = _review(cand, identities=True)
+    with transaction.atomic():
+        audit.record(
+            actor,
+            "identity.match.read",
+            object_type="match",
+            object_id=cand.pk,
+            detail={"purpose": "match-review"},
+            permission=MATCH,
+            subjects=[cand.new_pseudonym, cand.existing_pseudonym],
+        )
+    return review
+
+
+DECISIONS = ("link", "keep_apart")
+
+
+def decide_review(actor: Actor, candidate_id: int, decision: str) -> Review:
+    """Link the two persons of an open review (the earlier one is kept, the later merged into it; the signal
+    :data:`~dhnet.identity.events.persons_linked` lets other contexts re-point their rows) or keep them apart.
+    Audited; a decided review is a 409."""
+    if decision not in DECISIONS:
+        raise Invalid(f"decision: expected one of {', '.join(DECISIONS)}, got {decision!r}")
+    cand = _candidate(actor, candidate_id)
+    db = vault_alias()
+    now = timezone.now()
+    with transaction.atomic(using=db), transaction.atomic():
+        cand = MatchCandidate.objects.using(db).select_for_update().get(pk=cand.pk)
+        if cand.status != MatchCandidate.Status.OPEN:
+            raise Conflict(f"review {cand.pk} was decided already ({cand.status})")
+        kept, merged = cand.existing_pseudonym, cand.new_pseudonym
+        if decision == "link":
+            kept_p, merged_p = _active(kept), _active(merged)
+            if kept_p is None or merged_p is None or kept_p.pk == merged_p.pk:
+                raise Conflict(f"review {cand.pk}: one of the persons was linked or purged meanwhile")
+            kept, merged = kept_p.pseudonym, merged_p.pseudonym
+            _link(kept_p, merged_p, now)
+            cand.status = MatchCandidate.Status.LINKED
+        else:
+            cand.status = MatchCandidate.Status.KEPT_APART
+        cand.decided_at, cand.decided_by = now, actor.username[:150]
+        cand.save(update_fields=["status", "decided_at", "decided_by"])
+        audit.record(
+            actor,
+            f"identity.match.{decision}",
+            object_type="match",
+            object_id=cand.pk,
+            detail={"score": cand.score, "kept": kept, "merged": merged} if decision == "link" else {},
+            permission=MATCH,
+            subjects=[kept, merged],
+        )
+        if decision == "link":
+            persons_linked.send(sender=Person, kept=kept, merged=merged)
+    return _review(cand, identities=False)
+
+
+def _link(kept: Person, merged: Person, now: dt.datetime) -> None:
+    """Merge ``merged`` into ``kept``: the identity and indexes move, ``merged`` keeps only a forwarding pointer,
+    other open reviews of ``merged`` are superseded."""
+    db = vault_alias()
+    kept_entry, merged_entry = _open(kept), _open(merged)
+    identity = _union(kept_entry.identity, merged_entry.identity)
+    variants = _with_variants(kept_entry, *merged_entry.variants)
+    BlindIndex.objects.using(db).filter(person=merged).delete()
+    merged.merged_into, merged.key_id, merged.nonce, merged.ciphertext = kept.pseudonym, "", b"", b""
+    merged.save()
+    kept.last_seen_at = max(kept.last_seen_at, merged.last_seen_at, now)
+    _store(kept, identity, variants)
+    others = MatchCandidate.objects.using(db).filter(status=MatchCandidate.Status.OPEN)
+    others.filter(new_pseudonym=merged.pseudonym).update(status=MatchCandidate.Status.SUPERSEDED)
+    others.filter(existing_pseudonym=merged.pseudonym).update(status=MatchCandidate.Status.SUPERSEDED)
+
+
+# --- key rotation and status ------------------------------------------------------------------------------------
+
+ROTATE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class VaultStatus:
+    keys: list[str]
+    newest: str
+    persons: int
+    merged: int
+    by_key: dict[str, int]
+    open_reviews: int
+    retention_days: int | None
+    database: str
+
+
+def vault_status() -> VaultStatus:
+    """What the operator sees with ``dhnet vault status`` (counts only)."""
+    db = vault_alias()
+    by_key: dict[str, int] = {}
+    for key_id in Person.objects.using(db).exclude(key_id="").values_list("key_id", flat=True):
+        by_key[key_id] = by_key.get(key_id, 0) + 1
+    cfg = crypto.config()
+    return VaultStatus(
+        keys=[k for k, _ in cfg.vault_keys],
+        newest=crypto.newest_key_id(),
+        persons=Person.objects.using(db).filter(merged_into="").count(),
+        merged=Person.objects.using(db).exclude(merged_into="").count(),
+        by_key=dict(sorted(by_key.items())),
+        open_reviews=MatchCandidate.objects.using(db).filter(status=MatchCandidate.Status.OPEN).count(),
+        retention_days=cfg.retention_days,
+        database=db,
+    )
+
+
+def rotate_keys(actor: Actor, *, batch: int = ROTATE_BATCH, progress: Callable[[int, int], Any] | None = None) -> int:
+    """Re-encrypt every vault entry not under the newest key; returns how many were re-encrypted.
+
+    Works in batches, each in its own transaction, so an interrupted run loses nothing and the next one resumes
+    where it stopped; entries already under the newest key are left alone (running it twice re-encrypts nothing
+    the second time). Audited once per batch (``identity.vault.rotate``, counts only).
+    """
+    newest = crypto.newest_key_id()
+    db = vault_alias()
+    pending = Person.objects.using(db).exclude(key_id="").exclude(key_id=newest)
+    total = pending.count()
+    done = 0
+    while True:
+        with transaction.atomic(using=db), transaction.atomic():
+            rows = list(pending.order_by("id")[:batch])
+            if not rows:
+                break
+            for person in rows:
+                plaintext = crypto.unseal(
+                    crypto.Sealed(person.key_id, bytes(person.nonce), bytes(person.ciphertext)),
+                    pseudonym=person.pseudonym,
+                )
+                sealed = crypto.seal(plaintext, pseudonym=person.pseudonym, key_id=newest)
+                person.key_id, person.nonce, person.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+            Person.objects.using(db).bulk_update(rows, ["key_id", "nonce", "ciphertext"])
+            audit.record(actor, "identity.vault.rotate", detail={"key": newest, "count": len(rows)})
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+    return done

@@ -34,7 +34,7 @@ Variables (all optional in dev mode):
 ``DHNET_RETENTION_DAYS``               days after a person's last report when their vault entry is purged
                                        (default: empty, no purge)
 ``DHNET_MATCH_UPPER`` / ``_LOWER``     person-matching score thresholds: link at or above the upper one, queue
-                                       for review between the two (defaults 14 and 6, in log2 units)
+                                       for review between the two (defaults 15 and 8, in log2 units)
 =====================================  ===============================================================
 """
 
@@ -191,8 +191,8 @@ class Config:
     #: Days after a person's last report when their vault entry is purged (DHNET_RETENTION_DAYS); None: never.
     retention_days: int | None = None
     #: Person-matching thresholds (log2 likelihood-ratio scores): link at/above upper, review between.
-    match_upper: float = 14.0
-    match_lower: float = 6.0
+    match_upper: float = 15.0
+    match_lower: float = 8.0
 
     @property
     def debug(self) -> bool:
@@ -326,8 +326,8 @@ def _identity_settings(env: Mapping[str, str], *, mode: str, secret: str, data_d
     national = env.get("DHNET_NATIONAL_ID_SYSTEM", "").strip() or "urn:oid:2.16.840.1.113883.4.1"
     retention_raw = env.get("DHNET_RETENTION_DAYS", "").strip()
     retention = _int(env, "DHNET_RETENTION_DAYS", 0, minimum=1) if retention_raw else None
-    upper = _float(env, "DHNET_MATCH_UPPER", 14.0)
-    lower = _float(env, "DHNET_MATCH_LOWER", 6.0)
+    upper = _float(env, "DHNET_MATCH_UPPER", 15.0)
+    lower = _float(env, "DHNET_MATCH_LOWER", 8.0)
     if lower > upper:
         raise ConfigError(f"DHNET_MATCH_LOWER: must not exceed DHNET_MATCH_UPPER ({lower} > {upper})")
     return {
