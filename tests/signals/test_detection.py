@@ -364,3 +364,26 @@ def test_a_reference_deleted_during_the_run_fails_the_write(world: dict[str, Any
     ]
     with pytest.raises(Conflict, match="an alert rule was deleted during the run"):
         detection._check_references(world["disease"], rows, run)
+
+
+def test_a_run_does_not_log_its_queries_in_dev_mode(operator: Actor, series: dict[str, Any], settings: Any) -> None:
+    """Under DEBUG Django formats and keeps every query; a detection run (millions of values) opts out, and only for
+    its own duration."""
+    from django.db import connection, reset_queries
+
+    units = helpers.influenza_tree(operator, series)
+    flu = helpers.disease()
+    helpers.load_counts(flu, units, series)
+    helpers.rule(flu, "every case", level=3, kind="count", threshold=1)
+    settings.DEBUG = True
+    reset_queries()
+    run = run_detection(SYSTEM, DetectionOptions(diseases=("flu",)))
+    assert run.summary["detections"] > 0
+    logged = [q["sql"] for q in connection.queries]
+    assert any('INSERT INTO "signals_detectionrun"' in sql for sql in logged)  # the bookkeeping around the run is
+    assert not any('INSERT INTO "signals_detection" ' in sql for sql in logged)  # the run's own writes are not
+    assert not any("signals_signalevent" in sql for sql in logged)
+    assert "make_debug_cursor" not in connection.__dict__  # the method is back
+    reset_queries()
+    Signal.objects.count()
+    assert len(connection.queries) == 1  # logging works again after the run

@@ -500,7 +500,7 @@ def run_detection(
         job_id=job_id,
     )
     try:
-        with _large_cache():
+        with _large_cache(), _queries_not_logged(connection):
             summary = _run(actor, run, options, progress)
     except Exception as exc:
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -528,6 +528,22 @@ def run_detection(
             permission=RUN,
         )
     return run
+
+
+@contextlib.contextmanager
+def _queries_not_logged(conn: Any) -> Iterator[None]:
+    """Under ``DEBUG`` (dev mode) Django logs every query, formatting the parameters of each statement into SQL
+    (on SQLite with an extra ``SELECT QUOTE(?), ...`` per statement): for the millions of values a run reads and
+    writes, that took a tenth of the run. A detection run does not log its queries: for its duration this
+    connection (one per thread) hands out plain cursors, even in dev mode."""
+    if not conn.queries_logged or conn.force_debug_cursor:  # nothing to do, or someone captures queries on purpose
+        yield
+        return
+    conn.make_debug_cursor = conn.make_cursor  # instance attribute over the method, removed afterwards
+    try:
+        yield
+    finally:
+        del conn.make_debug_cursor
 
 
 @contextlib.contextmanager
@@ -664,25 +680,29 @@ class Prefetcher:
 
     def _work(self) -> None:
         try:
-            for disease_id, read_from in self._plan:
-                if self._stop.is_set():
-                    return
-                began = time.perf_counter()
-                try:
-                    item: Any = read_counts(disease_id, read_from)
-                except Exception as exc:  # handed to the consumer
-                    item = exc
-                self.seconds += time.perf_counter() - began
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put((disease_id, item), timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if isinstance(item, Exception):
-                    return
+            with _queries_not_logged(connection):
+                self._read_all()
         finally:
             connections.close_all()
+
+    def _read_all(self) -> None:
+        for disease_id, read_from in self._plan:
+            if self._stop.is_set():
+                return
+            began = time.perf_counter()
+            try:
+                item: Any = read_counts(disease_id, read_from)
+            except Exception as exc:  # handed to the consumer
+                item = exc
+            self.seconds += time.perf_counter() - began
+            while not self._stop.is_set():
+                try:
+                    self._queue.put((disease_id, item), timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, Exception):
+                return
 
     def get(self, disease_id: int) -> NDArray[np.int64]:
         got, item = self._queue.get()
