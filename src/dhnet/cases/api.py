@@ -1,6 +1,5 @@
 """``/api/v1/cases/``: the line list (JSON or CSV) and one case; thin handlers over :mod:`dhnet.cases.services`."""
 
-from __future__ import annotations
 
 import datetime as dt
 import uuid
@@ -66,7 +65,7 @@ class CaseOut(Schema):
     hospitalised: bool | None
 
     @classmethod
-    def of(cls, case: Case) -> CaseOut:
+    def of(cls, case: Case) -> "CaseOut":
         return cls(
             case_id=case.case_id,
             pseudonym=case.pseudonym,

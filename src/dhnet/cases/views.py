@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -10,7 +10,7 @@ from dhnet.cases import services
 from dhnet.cases.models import Classification
 from dhnet.diseases.models import Disease
 from dhnet.platform.access import request_actor, requires
-from dhnet.platform.errors import ServiceError
+from dhnet.platform.errors import NotFound, ServiceError
 
 PER_PAGE = 50
 
@@ -72,5 +72,8 @@ def case_export(request: HttpRequest) -> HttpResponse:
 @requires(services.READ)
 @require_GET
 def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
-    case = services.get_case(request_actor(request), case_id)
+    try:
+        case = services.get_case(request_actor(request), case_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
     return render(request, "cases/detail.html", {"case": case, "labs": list(case.lab_results.all())})
