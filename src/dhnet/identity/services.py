@@ -462,13 +462,16 @@ def purge_expired(now: dt.datetime | None = None, *, actor: Actor | None = None)
 # --- re-identification ------------------------------------------------------------------------------------------
 
 
-def _deny(actor: Actor, pseudonym: str, purpose: str, reason: str) -> None:
+def deny(
+    actor: Actor, pseudonym: str, purpose: str, reason: str, *, action: str = "identity.person.reidentify_denied"
+) -> None:
     """Audit a refused re-identification in its own transaction (it survives the refusal's rollback)."""
+    pseudonym = pseudonym.strip().lower()[:64]
     subjects = [pseudonym] if PSEUDONYM_RE.match(pseudonym) else []
     with transaction.atomic():
         audit.record(
             actor,
-            "identity.person.reidentify_denied",
+            action,
             object_type="person",
             object_id=pseudonym[:16],
             detail={"purpose": purpose[:64], "reason": reason},
@@ -502,16 +505,16 @@ def reidentify(actor: Actor, pseudonym: str, *, purpose: str) -> PersonIdentity:
     """
     pseudonym = pseudonym.strip().lower()
     if not actor.has(READ):
-        _deny(actor, pseudonym, purpose, "permission")
+        deny(actor, pseudonym, purpose, "permission")
         raise Forbidden(f"re-identification requires {READ}")
     if purpose not in PURPOSES:
-        _deny(actor, pseudonym, purpose, "purpose")
+        deny(actor, pseudonym, purpose, "purpose")
         raise Invalid(f"purpose: {purpose[:64]!r} is not one of {', '.join(PURPOSES)}")
     if not PSEUDONYM_RE.match(pseudonym):
         raise Invalid("pseudonym: expected 64 hexadecimal characters")
     person = _active(pseudonym)
     if person is None or not _in_jurisdiction(actor, READ, [person.orgunit_code]):
-        _deny(actor, pseudonym, purpose, "not found" if person is None else "jurisdiction")
+        deny(actor, pseudonym, purpose, "not found" if person is None else "jurisdiction")
         raise NotFound(f"person {pseudonym[:12]}… not found")
     identity = _decrypt(person)
     with transaction.atomic():

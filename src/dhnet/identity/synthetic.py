@@ -294,7 +294,7 @@ def register_all(records: list[Record], *, source: str = "synthetic") -> Outcome
     seconds = time.perf_counter() - began
     ids = {p: i for i, p in enumerate(dict.fromkeys(pseudonyms))}
     labels = [ids[p] for p in pseudonyms]
-    first = {}
+    first: dict[str, int] = {}
     for i, p in enumerate(pseudonyms):
         first.setdefault(p, i)
     pairs = [(first[a], first[b]) for a, b in queued if a in first and b in first]
