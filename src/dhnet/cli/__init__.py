@@ -66,6 +66,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
         "Print the current TOTP code of USERNAME (operator only: reads the secret from the database).",
         True,
     ),
+    "vault": ("dhnet.identity.cli", "The identity vault: status, key rotation, retention purge.", True),
     "worker": (
         "dhnet.cli.signals",
         "Run background jobs (detection after imports, schedules, notifications) until stopped (Ctrl-C / SIGTERM).",
