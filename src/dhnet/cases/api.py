@@ -1,6 +1,5 @@
 """``/api/v1/cases/``: the line list (JSON or CSV) and one case; thin handlers over :mod:`dhnet.cases.services`."""
 
-
 import datetime as dt
 import uuid
 
