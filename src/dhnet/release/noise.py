@@ -38,8 +38,8 @@ class NoisyTable:
     contributions: int
 
 
-def mechanism(epsilon: float, contributions: int = 1) -> tuple[dp.Measurement, float]:
-    """The OpenDP measurement for integer count vectors and its certified epsilon at ``contributions`` cases."""
+def mechanism(epsilon: float, contributions: int = 1) -> tuple[dp.Measurement, float, float]:
+    """The OpenDP measurement for integer count vectors, its scale and its certified epsilon at ``contributions``."""
     if not MIN_EPSILON <= epsilon <= MAX_EPSILON:
         raise NoiseError(f"epsilon: must be between {MIN_EPSILON} and {MAX_EPSILON}, got {epsilon}")
     if contributions < 1:
@@ -50,7 +50,7 @@ def mechanism(epsilon: float, contributions: int = 1) -> tuple[dp.Measurement, f
     certified = float(measurement.map(contributions))
     if certified > epsilon * (1 + 1e-9):  # the map rounds up; never spend more than was asked for
         raise NoiseError(f"epsilon: OpenDP certifies {certified}, more than the {epsilon} asked for")
-    return measurement, scale
+    return measurement, scale, certified
 
 
 def noisy_counts(cells: Sequence[Sequence[int]], epsilon: float, contributions: int = 1) -> NoisyTable:
@@ -66,11 +66,9 @@ def noisy_counts(cells: Sequence[Sequence[int]], epsilon: float, contributions: 
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise NoiseError(f"row {i}, column {j}: {v!r} is not a non-negative integer count")
             flat.append(v)
-    measurement, scale = mechanism(epsilon, contributions)
+    measurement, scale, certified = mechanism(epsilon, contributions)
     released = [max(0, int(v)) for v in measurement(flat)]
     rows = [released[i * width : (i + 1) * width] for i in range(len(cells))]
     grid = [[*row, sum(row)] for row in rows]
     grid.append([sum(r[j] for r in grid) for j in range(width + 1)])
-    return NoisyTable(
-        grid=grid, epsilon=float(measurement.map(contributions)), scale=scale, contributions=contributions
-    )
+    return NoisyTable(grid=grid, epsilon=certified, scale=scale, contributions=contributions)

@@ -24,9 +24,9 @@ audit is exact for integer counts, not merely a relaxation. A position is *prote
 **Complementary suppression**: while some suppressed position is not protected, suppress more published positions,
 chosen greedily with the least loss: the cheapest rectangle of the grid through the failing position (the smallest
 cycle along which suppressed values can move without changing a published sum) that protects it, tried in order of
-the total value newly hidden (see :func:`_complement`). Suppressing more only widens every interval (the true table stays feasible
-and the feasible set can only grow), so positions once protected stay protected and each is audited until it
-passes; the loop ends because suppressing the whole grid leaves every position unbounded.
+the total value newly hidden (see :func:`_complement`). Suppressing more only widens every interval (the true table
+stays feasible and the feasible set can only grow), so positions once protected stay protected and each is audited
+until it passes; the loop ends because suppressing the whole grid leaves every position unbounded.
 
 Suppressed positions are published as ``None`` without saying which were primary: telling them apart would tell the
 attacker which ones are small.
