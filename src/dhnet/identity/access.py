@@ -8,6 +8,7 @@ before answering 403.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +19,19 @@ from django.http import HttpRequest
 from dhnet.platform.access import Access, request_actor
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _asked(request: HttpRequest) -> dict[str, str]:
+    """The pseudonym and purpose of a form post or a JSON body (empty strings when absent or unreadable)."""
+    data: Any = request.POST
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body[:4096] or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            data = {}
+    if not isinstance(data, dict) and not hasattr(data, "get"):
+        data = {}
+    return {key: str(data.get(key) or "")[:64] for key in ("pseudonym", "purpose")}
 
 
 def requires_audited(permission: str, action: str) -> Callable[[F], F]:
@@ -32,8 +46,8 @@ def requires_audited(permission: str, action: str) -> Callable[[F], F]:
             if not actor.has(permission):
                 from dhnet.identity.services import deny
 
-                pseudonym = str(kwargs.get("pseudonym") or request.POST.get("pseudonym", "") or "")
-                deny(actor, pseudonym, str(request.POST.get("purpose", "")), "permission", action=action)
+                asked = _asked(request)
+                deny(actor, asked.get("pseudonym", ""), asked.get("purpose", ""), "permission", action=action)
                 raise PermissionDenied(f"requires {permission}")
             return view(request, *args, **kwargs)
 

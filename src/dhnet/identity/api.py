@@ -1,7 +1,6 @@
 """Identity API under ``/api/v1/identity``: re-identification with a stated purpose, and the review queue of
 probable person matches. Thin handlers over :mod:`dhnet.identity.services`."""
 
-
 import datetime as dt
 
 from django.http import HttpRequest
