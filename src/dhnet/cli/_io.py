@@ -756,7 +756,8 @@ def _fill(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64] | None, NDArray[np.int64], NDArray[np.int64]]:
     """Insert the missing periods of every series (count 0, population of the period before, row 0)."""
     gap_rows = np.flatnonzero(~regular & inner)
-    needs = np.unique(np.searchsorted(starts, gap_rows, side="right") - 1)
+    # sorted set, not np.unique (which imports numpy.ma: start-up time)
+    needs = np.asarray(sorted(set((np.searchsorted(starts, gap_rows, side="right") - 1).tolist())), dtype=np.int64)
     pieces: list[tuple[Any, Any, Any, Any]] = []
     new_lengths = lengths.copy()
     prev = 0

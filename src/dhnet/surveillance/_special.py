@@ -11,14 +11,13 @@ If ``scipy.special`` is already imported, or anything about the shortcut fails (
 ordinary ``scipy.special`` is used.
 
 The normal quantile of a constant (:func:`ndtri`) comes from the standard library (``NormalDist.inv_cdf``,
-Wichura's AS241, accurate to about 1e-16 like scipy's ``ndtri``), without loading scipy.
+Wichura's AS241 as R's ``qnorm``, accurate to about 1e-16 like scipy's ``ndtri``), without loading scipy.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import statistics
 import sys
 import threading
 import types
@@ -69,5 +68,14 @@ def ufuncs() -> Any:
 
 
 def ndtri(p: float) -> float:
-    """The standard normal quantile of ``p`` in (0, 1) (R's ``qnorm(p)``)."""
-    return statistics.NormalDist().inv_cdf(p)
+    """The standard normal quantile of ``p`` in (0, 1) (R's ``qnorm(p)``).
+
+    The C implementation behind ``statistics.NormalDist.inv_cdf`` (``_statistics``), without importing
+    ``statistics`` (which loads ``random``, ``fractions`` and ``decimal``)."""
+    try:
+        from _statistics import _normal_dist_inv_cdf
+    except ImportError:  # pragma: no cover - another Python implementation
+        import statistics
+
+        return statistics.NormalDist().inv_cdf(p)
+    return float(_normal_dist_inv_cdf(p, 0.0, 1.0))
