@@ -3,8 +3,6 @@
 Thin handlers over :mod:`dhnet.release.services`.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 
