@@ -204,3 +204,10 @@ def test_pages_without_a_session_go_back_to_the_start(tree: Any) -> None:
         assert response["Location"] == "/my-data/"
     assert client.post("/my-data/consent/", {"purpose": "research", "decision": "grant"}).status_code == 302
     assert client.get("/my-data/").status_code == 200
+
+
+def test_stale_codes_are_deleted(tree: Any) -> None:
+    access.request_code("email", "old@example.org", ip="10.0.0.9")
+    AccessCode.objects.update(created_at=timezone.now() - access.STALE - dt.timedelta(minutes=1))
+    access.request_code("email", "new@example.org", ip="10.0.0.9")
+    assert AccessCode.objects.count() == 1

@@ -46,6 +46,7 @@ MAX_ATTEMPTS = 5
 PER_CONTACT = 3  # codes an hour per contact
 PER_IP = 10  # codes an hour per client address
 WINDOW = dt.timedelta(hours=1)
+STALE = dt.timedelta(days=1)  # codes older than this are deleted (well past expiry and the throttling window)
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9]{6,15}$")
 GENERIC_WRONG = "the code is wrong or no longer valid: check it, or request a new one"
@@ -101,6 +102,7 @@ def request_code(kind: str, contact: str, *, ip: str | None) -> str:
         raise Throttled("too many codes requested for this contact: try again in an hour")
     if ip and AccessCode.objects.filter(ip=ip, created_at__gte=since).count() >= PER_IP:
         raise Throttled("too many codes requested from this address: try again in an hour")
+    AccessCode.objects.filter(created_at__lt=now - STALE).delete()  # spent or expired long ago: nothing to keep
     pseudonyms = _pseudonyms_for(kind, normalised)
     code = f"{secrets.randbelow(10**6):06d}"
     ticket = secrets.token_urlsafe(32)
