@@ -24,15 +24,19 @@ Conditional create: a Condition identifier seen before answers that case (200, n
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 
 from dhnet.cases import services as case_services
-from dhnet.cases.models import Case, Classification, LabResult, age_band
+from dhnet.cases.models import Case, Classification, LabResult, PatientSubmission, age_band
 from dhnet.fhir.base import Context, Prepared, ResourceHandler, checksum
 from dhnet.fhir.measurereport import CANONICAL_BASE, DISEASE_SYSTEM, ICD10, ICD11, ORGUNIT_CODE_SYSTEM
 from dhnet.fhir.models import ResourceIdentifier, StoredResource
@@ -444,8 +448,18 @@ class PatientHandler(ResourceHandler):
             address_lines=_address_lines(data),
             orgunit_code=unit.code,
         )
-        registration = register_person(actor, identity, source=f"fhir:{actor.username}")
-        pseudonym = registration.pseudonym
+        digest = _submission_digest(data)
+        pseudonym = context.state.setdefault("cases.submissions", {}).get(digest) if digest else None
+        if pseudonym is None and digest:
+            pseudonym = PatientSubmission.objects.filter(digest=digest).values_list("pseudonym", flat=True).first()
+        match = "resent"
+        if pseudonym is None:
+            registration = register_person(actor, identity, source=f"fhir:{actor.username}"[:100])
+            pseudonym, match = registration.pseudonym, str(registration.match)
+            if digest:
+                PatientSubmission.objects.create(digest=digest, pseudonym=pseudonym)
+        if digest:
+            context.state["cases.submissions"][digest] = pseudonym
         gender = data.get("gender") if isinstance(data.get("gender"), str) else "unknown"
         content: dict[str, Any] = {
             "resourceType": "Patient",
@@ -468,7 +482,7 @@ class PatientHandler(ResourceHandler):
             identifiers=[(PSEUDONYM_SYSTEM, pseudonym)],
             subject=pseudonym,
             existing_id=existing,
-            summary={"orgunit": unit.code, "match": str(registration.match)},
+            summary={"orgunit": unit.code, "match": match},
         )
         logical_id = prepared.existing_id or prepared.logical_id or ""
         context.state.setdefault("cases.patients", {})[pseudonym] = logical_id
@@ -489,6 +503,17 @@ class PatientHandler(ResourceHandler):
         path = f"{root}.managingOrganization"
         unit = _unit_of_identifier(context, data.get("managingOrganization"), path, issues)
         return unit, f"{path}.identifier.value"
+
+
+def _submission_digest(data: dict[str, Any]) -> str:
+    """The keyed hash of a received Patient (without ``id`` and ``meta``), or "" without a pseudonym secret."""
+    secret = getattr(settings.CONFIG, "pseudonym_key", None)
+    if not secret:
+        return ""
+    canonical = json.dumps(
+        {k: v for k, v in data.items() if k not in ("id", "meta")}, sort_keys=True, separators=(",", ":")
+    )
+    return hmac.new(secret, b"cases-patient|" + canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def _stored_patient(context: Context, pseudonym: str) -> str | None:

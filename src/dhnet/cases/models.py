@@ -96,3 +96,20 @@ class LabResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loinc} of {self.case_id}"
+
+
+class PatientSubmission(models.Model):
+    """A Patient resource received before, by a keyed hash of its content, and the pseudonym it was given.
+
+    A resent Patient (a client's retry) then gets the same pseudonym without a second registration in the vault,
+    also when the vault's matching could not decide (a probable match queued for review makes a new person each
+    time). The digest is ``HMAC-SHA256(DHNET_PSEUDONYM_KEY, "cases-patient|" + canonical JSON)``: without the
+    deployment secret it reveals nothing about the content.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    pseudonym = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"submission {self.digest[:12]}"

@@ -27,7 +27,7 @@ from django.db.models import Count, DateField, QuerySet
 from django.db.models.functions import Coalesce
 
 from dhnet.audit import services as audit
-from dhnet.cases.models import Case, Classification, LabResult
+from dhnet.cases.models import Case, Classification, LabResult, PatientSubmission
 from dhnet.diseases.models import Disease, ReportingFrequency
 from dhnet.fhir.models import StoredResource
 from dhnet.fhir.outcome import FhirError, Issue
@@ -198,6 +198,7 @@ def repoint(merged: str, kept: str) -> int:
     reviewer, in the reviewer's transaction): how many cases moved."""
     with transaction.atomic():
         StoredResource.objects.filter(subject=merged).update(subject=kept)
+        PatientSubmission.objects.filter(pseudonym=merged).update(pseudonym=kept)
         return Case.objects.filter(pseudonym=merged).update(pseudonym=kept)
 
 

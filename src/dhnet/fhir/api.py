@@ -275,4 +275,6 @@ def operations() -> list[tuple[str, str, Callable[..., Any]]]:
                 for method in operation.methods:
                     found.append((method, "/fhir/" + f"{prefix}/{path}".strip("/"), operation.view_func))
     return found
+
+
 from dhnet.consent import fhir_routes as _consent_routes  # noqa: E402, F401  (GET /fhir/AuditEvent and /fhir/Consent)

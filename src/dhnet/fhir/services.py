@@ -355,7 +355,7 @@ def bundle(actor: Actor, data: Any) -> dict[str, Any]:
             f"Bundle.type {btype!r}: expected transaction or batch",
             "Bundle.type",
         )
-    entries = data.get("entry") or []
+    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
     if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
         raise FhirError.one(413, "too-costly", f"at most {MAX_ENTRIES} entries per Bundle", "Bundle.entry")
     generic = validate(data, expected={"Bundle"})
@@ -399,7 +399,7 @@ def _combined(failures: Sequence[FhirError]) -> FhirError:
 
 
 def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str, Any]:
-    entries = data.get("entry") or []
+    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
     failures: list[FhirError] = [FhirError(400, generic)] if generic else []
     requests = []
     for i, entry in enumerate(entries):
@@ -414,7 +414,9 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
     with transaction.atomic():
         context = Context()
         context.state["fhir.assigned"] = {
-            e["fullUrl"]: str(uuid.uuid4()) for e in entries if isinstance(e.get("fullUrl"), str) and e["fullUrl"]
+            e["fullUrl"]: str(uuid.uuid4())
+            for e in entries
+            if isinstance(e, dict) and isinstance(e.get("fullUrl"), str) and e["fullUrl"]
         }
         planned: dict[int, _Planned] = {}
         # Entries are prepared in the handlers' rank order (a Patient before the Condition that references it);
@@ -462,7 +464,7 @@ def _first_entry(error: FhirError) -> int:
 
 
 def _batch(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str, Any]:
-    entries = data.get("entry") or []
+    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
     envelope = [i for i in generic if not (i.expression or "").startswith("Bundle.entry[")]
     if envelope:
         raise FhirError(400, envelope)
