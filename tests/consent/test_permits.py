@@ -72,18 +72,17 @@ def test_expired_grant_no_longer_permits(users: Any) -> None:
     assert services.permits([A], "research", at=end + dt.timedelta(seconds=1)) == set()
 
 
-def test_many_pseudonyms(users: Any) -> None:
+@pytest.mark.parametrize("size", [1200, 6000])  # looked up in IN chunks; scanned
+def test_many_pseudonyms(users: Any, size: int) -> None:
     officer = actor_of(users["district_officer"])
-    people = [pseudonym(f"p{i}") for i in range(1200)]
-    granted = people[::3]
-    services.store(
-        officer,
-        [services.NewDecision(pseudonym=p, purpose="research", decision="grant") for p in granted],
-        channel="staff",
-        orgunit=None,
-        permission=services.WRITE,
-    )
-    assert services.permits(people, "research") == set(granted)
+    people = [pseudonym(f"p{i}") for i in range(size)]
+    granted, withdrawn = people[::3], people[::9]
+    outsider = pseudonym("not asked")
+    items = [services.NewDecision(pseudonym=p, purpose="research", decision="grant") for p in [*granted, outsider]]
+    items += [services.NewDecision(pseudonym=p, purpose="research", decision="withdraw") for p in withdrawn]
+    services.store(officer, items, channel="staff", orgunit=None, permission=services.WRITE)
+    assert services.permits(people, "research") == set(granted) - set(withdrawn)
+    assert services.permits(people, "care") == set(people)
 
 
 def test_bad_input_is_refused(users: Any) -> None:

@@ -28,7 +28,8 @@ from dhnet.platform.errors import Forbidden, Invalid, NotFound
 READ = "consent:consent:read"
 WRITE = "consent:consent:write"
 PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
-_CHUNK = 500  # pseudonyms per IN (...) query: below SQLite's variable limit
+_CHUNK = 900  # pseudonyms per IN (...) query: below SQLite's variable limit (999)
+_SCAN_ABOVE = 5000  # more pseudonyms than this: scan the purpose's decisions instead
 
 
 def check_pseudonym(value: str, field: str = "pseudonym") -> str:
@@ -60,28 +61,38 @@ def permits(pseudonyms: Iterable[str], purpose: str, at: dt.datetime | None = No
     moment = at or timezone.now()
     latest = _latest_decisions(wanted, purpose, moment)
     if purpose in OPT_OUT:
-        return {p for p in wanted if p not in latest or latest[p].decision != m.WITHDRAW}
+        return {p for p in wanted if latest.get(p, (m.GRANT, None))[0] != m.WITHDRAW}
     assert purpose in CONSENT_BASED
     return {
         p
-        for p, row in latest.items()
-        if row.decision == m.GRANT and (row.valid_until is None or row.valid_until > moment)
+        for p, (decision, valid_until) in latest.items()
+        if decision == m.GRANT and (valid_until is None or valid_until > moment)
     }
 
 
-def _latest_decisions(pseudonyms: set[str], purpose: str, at: dt.datetime) -> dict[str, ConsentDecision]:
-    latest: dict[str, ConsentDecision] = {}
-    ordered = sorted(pseudonyms)
-    for start in range(0, len(ordered), _CHUNK):
-        rows = (
-            ConsentDecision.objects.filter(
-                pseudonym__in=ordered[start : start + _CHUNK], purpose=purpose, recorded_at__lte=at
-            )
-            .only("pseudonym", "decision", "valid_until", "recorded_at")
-            .order_by("pseudonym", "recorded_at", "id")
-        )
-        for row in rows.iterator(chunk_size=2000):
-            latest[row.pseudonym] = row  # ordered: the last one wins
+def _latest_decisions(pseudonyms: set[str], purpose: str, at: dt.datetime) -> dict[str, tuple[str, dt.datetime | None]]:
+    """(decision, valid_until) of the latest decision per pseudonym recorded up to ``at``.
+
+    Few pseudonyms: looked up in chunks (``IN``); many: one ordered scan of the purpose's decisions, kept when
+    asked for (cheaper than thousands of ``IN`` lists; measured 100,000 pseudonyms in well under a second).
+    """
+    latest: dict[str, tuple[str, dt.datetime | None]] = {}
+    base = ConsentDecision.objects.filter(purpose=purpose, recorded_at__lte=at).order_by(
+        "pseudonym", "recorded_at", "id"
+    )
+    fields = ("pseudonym", "decision", "valid_until")
+    if len(pseudonyms) > _SCAN_ABOVE:
+        chunks = [base.values_list(*fields)]
+    else:
+        ordered = sorted(pseudonyms)
+        chunks = [
+            base.filter(pseudonym__in=ordered[i : i + _CHUNK]).values_list(*fields)
+            for i in range(0, len(ordered), _CHUNK)
+        ]
+    for rows in chunks:
+        for pseudonym, decision, valid_until in rows.iterator(chunk_size=5000):
+            if pseudonym in pseudonyms:
+                latest[pseudonym] = (decision, valid_until)  # ordered: the last one wins
     return latest
 
 
