@@ -376,6 +376,7 @@ def publish(actor: Actor, slug: str) -> tuple[Publication, bool]:
         version = (Publication.objects.filter(dataset=dataset).aggregate(v=Max("version"))["v"] or 0) + 1
         info: dict[str, Any] = {"rows": len(table.row_labels), "columns": len(table.column_labels)}
         grid: list[list[int | None]]
+        private: dict[str, Any] = {}
         if dataset.method == DP:
             already = spent(dataset)
             epsilon = dataset.epsilon_per_release
@@ -407,9 +408,9 @@ def publish(actor: Actor, slug: str) -> tuple[Publication, bool]:
                 "protection": result.protection,
                 "zeros_sensitive": result.zeros_sensitive,
                 "suppressed": len(result.suppressed),
-                "primary": len(result.primary),
-                "complementary": len(result.complementary),
             }
+            # Which cells were small is not published (that would point at them); the audit trail keeps counts.
+            private = {"primary": len(result.primary), "complementary": len(result.complementary)}
         publication = Publication.objects.create(
             dataset=dataset,
             version=version,
@@ -434,7 +435,9 @@ def publish(actor: Actor, slug: str) -> tuple[Publication, bool]:
             "release.publication.create",
             object_type="release.publication",
             object_id=f"{slug}/{version}",
-            detail={k: v for k, v in info.items() if k not in ("rows", "columns")} | {"method": dataset.method},
+            detail={k: v for k, v in info.items() if k not in ("rows", "columns")}
+            | private
+            | {"method": dataset.method},
             permission=WRITE,
         )
     return publication, True
