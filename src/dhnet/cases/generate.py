@@ -79,7 +79,7 @@ LAB_TESTS: dict[str, tuple[tuple[str, str], ...]] = {
     "influenza_new_subtype": (
         ("92142-9", "Influenza virus A RNA [Presence] in Respiratory specimen by NAA with probe detection"),
     ),
-    "measles": (("35275-7", "Measles virus IgM Ab [Presence] in Serum by Immunoassay"),),
+    "measles": (("20479-8", "Measles virus IgM Ab [Presence] in Serum"),),
 }
 BLOOD_CULTURE = ("600-7", "Bacteria identified in Blood by Culture")
 POSITIVE = ("10828004", "Positive")
