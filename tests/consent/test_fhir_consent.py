@@ -191,6 +191,9 @@ def test_jurisdiction_of_consent_writes_and_reads(users: Any, diseases: Any, off
     assert body["total"] == 1
     Consent.model_validate(body["entry"][0]["resource"])
     assert officer.get(f"/fhir/Consent/{consent_id}").status_code == 200
+    patient_id = StoredResource.objects.get(resource_type="Patient").logical_id
+    assert officer.get(f"/fhir/Consent?patient=Patient/{patient_id}").json()["total"] == 1
+    assert officer.get("/fhir/Consent?patient=Patient/unknown").json()["total"] == 0
 
 
 @pytest.mark.django_db

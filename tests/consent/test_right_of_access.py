@@ -18,7 +18,7 @@ from fhir.resources.R4B.bundle import Bundle
 from dhnet.audit import services as audit
 from dhnet.audit.models import AuditRecord, AuditSubject
 from dhnet.consent import access, services
-from dhnet.consent.models import AccessCode, OutboxMessage
+from dhnet.consent.models import AccessCode, ConsentDecision, OutboxMessage
 from dhnet.identity.services import register_person, reidentify
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Invalid, Throttled
@@ -194,6 +194,8 @@ def test_the_person_withdraws_research_consent_and_the_next_release_excludes_the
     assert client.post("/my-data/consent/", {"purpose": "surveillance", "decision": "withdraw"}).status_code == 400
     assert services.permits([registered], "surveillance") == {registered}
     assert b"Withdrawn" in client.get("/my-data/record/").content
+    # The person's own decisions belong to their district (from the vault: no case here), so staff there see them.
+    assert {row.orgunit.code for row in ConsentDecision.objects.filter(pseudonym=registered)} == {"D11"}
 
 
 def test_pages_without_a_session_go_back_to_the_start(tree: Any) -> None:

@@ -216,6 +216,14 @@ def _verb_q(code: str) -> Q:
     return ~known
 
 
+def pseudonym_of_patient(logical_id: str) -> str | None:
+    """The pseudonym of a stored (pseudonymised) Patient, or None when there is no such Patient."""
+    from dhnet.fhir.models import StoredResource
+
+    row = StoredResource.objects.filter(resource_type="Patient", logical_id=logical_id).values_list("subject").first()
+    return row[0] or None if row else None
+
+
 def _pseudonyms(patients: list[str]) -> list[str]:
     from dhnet.fhir.models import StoredResource
 

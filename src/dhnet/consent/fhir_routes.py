@@ -56,9 +56,13 @@ def parse_consent_query(pairs: list[tuple[str, str]]) -> tuple[services.Decision
         if name in values:
             raise FhirError.one(400, "invalid", f"search parameter {name} given more than once", name)
         values[name] = value
-    pseudonym = values.get("patient", "")
-    if pseudonym and not services.PSEUDONYM_RE.match(pseudonym.removeprefix(f"{fhirconsent.PSEUDONYM_SYSTEM}|")):
-        raise FhirError.one(400, "invalid", "search parameter patient: expected a pseudonym (64 hex)", "patient")
+    pseudonym = values.get("patient", "").removeprefix(f"{fhirconsent.PSEUDONYM_SYSTEM}|")
+    if fhirconsent.PATIENT_REF_RE.match(pseudonym):
+        pseudonym = auditevent.pseudonym_of_patient(pseudonym.removeprefix("Patient/")) or "0" * 64  # unknown: none
+    if pseudonym and not services.PSEUDONYM_RE.match(pseudonym):
+        raise FhirError.one(
+            400, "invalid", "search parameter patient: expected a pseudonym (64 hex) or Patient/<id>", "patient"
+        )
     purpose = values.get("purpose", "")
     try:
         purpose = parse_purpose(purpose) if purpose else ""
@@ -72,7 +76,7 @@ def parse_consent_query(pairs: list[tuple[str, str]]) -> tuple[services.Decision
         auditevent._bounded_int("_offset", values["_offset"], 0, auditevent.MAX_OFFSET) if "_offset" in values else 0
     )
     flt = services.DecisionFilter(
-        pseudonym=pseudonym.removeprefix(f"{fhirconsent.PSEUDONYM_SYSTEM}|"),
+        pseudonym=pseudonym,
         purpose=purpose,
         active={"": None, "active": True, "inactive": False}[status],
     )

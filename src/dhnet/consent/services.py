@@ -171,12 +171,22 @@ def store(
     return rows
 
 
-def person_orgunit(pseudonym: str) -> OrgUnit | None:
-    """The district of the person's latest case (their consent's jurisdiction), if they have one."""
+def person_orgunit(pseudonym: str, *, vault: bool = False) -> OrgUnit | None:
+    """The district of the person's latest case (their consent's jurisdiction), if they have one; with ``vault``,
+    else the district the identity vault holds for them (the person's own decisions, who may have no case)."""
     from dhnet.cases.models import Case
 
     case = Case.objects.filter(pseudonym=pseudonym).select_related("orgunit").order_by("-report_date", "-id").first()
-    return case.orgunit if case is not None else None
+    if case is not None:
+        return case.orgunit
+    if not vault:
+        return None
+    from dhnet.identity import services as identity
+
+    person = identity.identity_for_subject([pseudonym])
+    if person is None or not person.orgunit_code:
+        return None
+    return OrgUnit.objects.filter(code=person.orgunit_code).first()
 
 
 def home_orgunit(actor: Actor, permission: str) -> OrgUnit | None:
@@ -231,7 +241,9 @@ def record_own(actor: Actor, pseudonyms: Sequence[str], purpose: str, decision: 
         return [
             row
             for item in items
-            for row in store(actor, [item], channel=m.SELF, orgunit=person_orgunit(item.pseudonym), permission=None)
+            for row in store(
+                actor, [item], channel=m.SELF, orgunit=person_orgunit(item.pseudonym, vault=True), permission=None
+            )
         ]
 
 
