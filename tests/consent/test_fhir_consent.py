@@ -266,3 +266,31 @@ def test_parser_decisions(status: str, provision: str, codes: list[str]) -> None
 
 def test_parser_refuses_non_objects() -> None:
     assert fhirconsent.parse([1, 2])[1][0].expression == "Consent"
+
+
+@pytest.mark.django_db
+def test_generated_case_bundles_with_consents(users: Any, diseases: Any) -> None:
+    """The cases context's generator (realistic Bundles, 60 % with a research Consent): every Consent becomes one
+    decision of the Bundle's person; sending everything again records nothing new."""
+    from dhnet.cases.generate import CaseGenerator
+
+    admin = login(Client(), users["system_admin"])
+    generator = CaseGenerator(7, districts=["D11", "D12", "D21"], consent_share=0.6, returning=0.0)
+    bundles = list(generator.bundles(30))
+    expected: dict[str, str] = {}
+    for data in bundles:
+        response = post(admin, "/fhir", data)
+        assert response.status_code == 200, response.content[:500]
+    consents = [e["resource"] for data in bundles for e in data["entry"] if e["resource"]["resourceType"] == "Consent"]
+    assert consents
+    rows = list(ConsentDecision.objects.all())
+    assert len(rows) == len(consents)
+    for row in rows:
+        expected[row.fhir_id] = row.decision
+        stored = StoredResource.objects.get(logical_id=row.fhir_id)
+        assert stored.subject == row.pseudonym or stored.content["patient"]["identifier"]["value"] == row.pseudonym
+    decisions = {"permit": "grant", "deny": "withdraw"}
+    assert sorted(decisions[c["provision"]["type"]] for c in consents) == sorted(expected.values())
+    for data in bundles:
+        assert post(admin, "/fhir", data).status_code == 200
+    assert ConsentDecision.objects.count() == len(consents)
