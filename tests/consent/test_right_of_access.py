@@ -17,13 +17,14 @@ from fhir.resources.R4B.bundle import Bundle
 
 from dhnet.audit import services as audit
 from dhnet.audit.models import AuditRecord, AuditSubject
-from dhnet.consent import access, services
+from dhnet.consent import access, services, sms
 from dhnet.consent.models import AccessCode, ConsentDecision, OutboxMessage
 from dhnet.identity.services import register_person, reidentify
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Invalid, Throttled
+from tests.consent.fixtures import SmsGateway
 from tests.identity.helpers import person
-from tests.notifications.fixtures import SmtpServer
+from tests.notifications.fixtures import SmtpServer, free_port
 from tests.platform.fixtures import actor_of
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +214,27 @@ def test_stale_codes_are_deleted(tree: Any) -> None:
     AccessCode.objects.update(created_at=timezone.now() - access.STALE - dt.timedelta(minutes=1))
     access.request_code("email", "new@example.org", ip="10.0.0.9")
     assert AccessCode.objects.count() == 1
+
+
+def test_code_by_sms_through_the_http_gateway(registered: str, sms_gateway: SmsGateway) -> None:
+    client = Client()
+    assert _start(client, "phone", PHONE).status_code == 302
+    deadline = time.monotonic() + 10
+    while not sms_gateway.received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sms_gateway.received[0]["to"] == "+2348035550101"
+    assert sms_gateway.headers[0]["authorization"] == "Bearer gateway-token"
+    assert not OutboxMessage.objects.exists()
+    assert client.post("/my-data/code/", {"code": _code(sms_gateway.received[0]["text"])}).status_code == 302
+
+
+def test_gateway_failures_are_reported(sms_gateway: SmsGateway) -> None:
+    gateway = sms.HttpGatewayTransport(sms_gateway.url)
+    sms_gateway.status = 503
+    outcome = gateway.send("+4915112345678", "x")
+    assert outcome.retry
+    assert not outcome.ok
+    sms_gateway.status = 400
+    assert not gateway.send("+4915112345678", "x").retry
+    assert "not set" in sms.HttpGatewayTransport("").send("+4915112345678", "x").error
+    assert not sms.HttpGatewayTransport(f"http://127.0.0.1:{free_port()}/").send("+491", "x").ok

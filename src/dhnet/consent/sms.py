@@ -9,10 +9,12 @@ Outside dev mode without a gateway URL, sending fails (and is logged): codes go 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
-import urllib.request
+import ssl
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -35,7 +37,7 @@ class OutboxTransport:
 
 
 class HttpGatewayTransport:
-    """POSTs the message as JSON to a configurable SMS gateway."""
+    """POSTs the message as JSON to a configurable SMS gateway (no redirects followed, no environment proxies)."""
 
     def __init__(self, url: str, token: str = "") -> None:
         self.url = url
@@ -45,19 +47,33 @@ class HttpGatewayTransport:
         problem = check_url(self.url) if self.url else "DHNET_SMS_GATEWAY_URL is not set"
         if problem:
             return Outcome.permanent(f"SMS gateway: {problem}")
-        headers = {"Content-Type": "application/json"}
+        parts = urlsplit(self.url)
+        headers = {"Content-Type": "application/json", "User-Agent": "dhnet-sms"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         body = json.dumps({"to": to, "text": text}).encode()
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        connection: http.client.HTTPConnection
+        if parts.scheme.lower() == "https":
+            connection = http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=TIMEOUT, context=ssl.create_default_context()
+            )
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=TIMEOUT)
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                status = int(response.status)
-        except OSError as exc:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            status = response.status
+            response.read(64 * 1024)
+        except (OSError, http.client.HTTPException) as exc:
             return Outcome.temporary(f"SMS gateway: {type(exc).__name__}: {exc}")
+        finally:
+            connection.close()
         if 200 <= status < 300:
             return Outcome.delivered(status)
-        return Outcome.temporary(f"SMS gateway: HTTP {status}", status)
+        if status == 429 or status >= 500:
+            return Outcome.temporary(f"SMS gateway: HTTP {status}", status)
+        return Outcome.permanent(f"SMS gateway: HTTP {status}", status)
 
 
 def transport() -> SmsTransport:
