@@ -180,11 +180,11 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _identifier_keys(data: dict[str, Any], root: str, issues: list[Issue]) -> list[tuple[str, str]]:
-    keys = []
+    keys: list[tuple[str, str]] = []
     for i, ident in enumerate(data.get("identifier") or []):
         if not isinstance(ident, dict) or not isinstance(ident.get("value"), str):
             continue
-        system = ident.get("system") if isinstance(ident.get("system"), str) else ""
+        system = str(ident["system"]) if isinstance(ident.get("system"), str) else ""
         if len(ident["value"]) > MAX_KEY or len(system) > MAX_KEY:
             issues.append(
                 Issue(
@@ -194,7 +194,7 @@ def _identifier_keys(data: dict[str, Any], root: str, issues: list[Issue]) -> li
                 )
             )
             continue
-        keys.append((system, ident["value"]))
+        keys.append((system, str(ident["value"])))
     return keys
 
 
@@ -486,7 +486,7 @@ class PatientHandler(ResourceHandler):
         )
         logical_id = prepared.existing_id or prepared.logical_id or ""
         context.state.setdefault("cases.patients", {})[pseudonym] = logical_id
-        ref = PatientRef(logical_id, pseudonym, unit, gender, birth, birth_year, deceased, district_path)
+        ref = PatientRef(logical_id, pseudonym, unit, str(gender), birth, birth_year, deceased, district_path)
         _remember(context, ref, "Patient", logical_id)
         return prepared
 
@@ -537,10 +537,10 @@ def _exact(value: Any) -> bool:
 def _name(data: dict[str, Any]) -> tuple[str, str]:
     names = [n for n in data.get("name") or [] if isinstance(n, dict)]
     official = next((n for n in names if n.get("use") == "official"), names[0] if names else {})
-    family = official.get("family") if isinstance(official.get("family"), str) else ""
+    family = str(official["family"]) if isinstance(official.get("family"), str) else ""
     given = " ".join(g for g in official.get("given") or [] if isinstance(g, str))
     if not family and not given and isinstance(official.get("text"), str):
-        family = official["text"]
+        family = str(official["text"])
     return family, given
 
 
@@ -580,7 +580,7 @@ class EncounterHandler(ResourceHandler):
         patient = _resolve(context, data.get("subject"), f"{root}.subject", "Patient", issues)
         provider = _unit_of_identifier(context, data.get("serviceProvider"), f"{root}.serviceProvider", issues)
         unit_path = f"{root}.serviceProvider.identifier.value"
-        period = data.get("period") if isinstance(data.get("period"), dict) else {}
+        period: dict[str, Any] = data["period"] if isinstance(data.get("period"), dict) else {}
         for key in ("start", "end"):
             if key in period:
                 _check_date(period[key], f"{root}.period.{key}", issues, birth=patient, what=f"period.{key}")
@@ -939,7 +939,7 @@ class ObservationHandler(ResourceHandler):
         for i, ref in enumerate(focus):
             found = _resolve(context, ref, f"{root}.focus[{i}]", "Condition", issues)
             if found is not None:
-                return found  # type: ignore[no-any-return]
+                return found
         if focus or patient is None:
             return None
         conditions: list[ConditionRef] = context.state.get("cases.conditions", [])

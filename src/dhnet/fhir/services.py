@@ -164,50 +164,97 @@ def _find_existing(actor: Actor, plan: list[_Planned]) -> None:
 
 
 def _store(actor: Actor, plan: list[_Planned], payload_checksum: str, *, action: str) -> None:
-    """Ingest the counts of the new resources (one batch), then store each resource and audit it."""
+    """Ingest the counts of the new resources (one batch), then store the resources (in bulk) and audit them: one
+    record for a single resource, one record listing every stored resource (and every person concerned) for a
+    Bundle, so that the cost of the audit chain does not grow with the entries."""
     new = [item for item in plan if item.existing is None and item.duplicate_of is None]
     _check_cells(new)
     rows = [row for item in new for row in item.prepared.rows]
     batch_id = _ingest(actor, rows, payload_checksum) if rows else None
     now = timezone.now()
-    for item in new:
-        p = item.prepared
-        logical_id = p.logical_id or str(uuid.uuid4())
-        content = dict(p.data)
-        content["id"] = logical_id
-        content["meta"] = {"versionId": "1", "lastUpdated": now.isoformat(timespec="milliseconds")}
-        try:
-            with transaction.atomic():
-                stored = StoredResource.objects.create(
-                    resource_type=p.resource_type,
-                    logical_id=logical_id,
-                    checksum=p.checksum,
-                    content=content,
-                    orgunit=p.orgunit,
-                    batch_id=batch_id,
-                    subject=p.subject,
-                    created_by=actor.username[:150],
-                    created_at=now,
-                )
-        except IntegrityError:  # the same content stored concurrently: answer that one
-            item.existing = StoredResource.objects.get(resource_type=p.resource_type, checksum=p.checksum)
-            continue
-        ResourceIdentifier.objects.bulk_create(
-            [ResourceIdentifier(resource=stored, system=s[:255], value=v[:255]) for s, v in p.identifiers]
+    rows_of = {id(item): _row(actor, item.prepared, batch_id, now) for item in new}
+    try:
+        with transaction.atomic():
+            StoredResource.objects.bulk_create([rows_of[id(item)] for item in new], batch_size=500)
+        for item in new:
+            item.stored = rows_of[id(item)]
+    except IntegrityError:  # some content stored concurrently meanwhile: one by one, answering those
+        for item in new:
+            try:
+                with transaction.atomic():
+                    row = rows_of[id(item)]
+                    row.pk = None
+                    row.save(force_insert=True)
+                item.stored = row
+            except IntegrityError:
+                p = item.prepared
+                item.existing = StoredResource.objects.get(resource_type=p.resource_type, checksum=p.checksum)
+    stored = [item for item in new if item.stored is not None]
+    if stored and any(item.stored.pk is None for item in stored if item.stored):  # no ids back from bulk inserts
+        ids = dict(
+            StoredResource.objects.filter(logical_id__in=[i.stored.logical_id for i in stored if i.stored]).values_list(
+                "logical_id", "pk"
+            )
         )
-        item.stored = stored
+        for item in stored:
+            assert item.stored is not None
+            item.stored.pk = ids[item.stored.logical_id]
+    ResourceIdentifier.objects.bulk_create(
+        [
+            ResourceIdentifier(resource=item.stored, system=s[:255], value=v[:255])
+            for item in stored
+            if item.stored is not None
+            for s, v in item.prepared.identifiers
+        ],
+        batch_size=1000,
+    )
+    if len(stored) == 1:
+        item = stored[0]
+        p = item.prepared
         audit.record(
             actor,
             action,
             object_type=f"fhir.{p.resource_type}",
-            object_id=logical_id,
+            object_id=item.stored.logical_id if item.stored else "",
             detail={**p.summary, "checksum": p.checksum, "batch": batch_id},
             permission=item.handler.write_permission,
             subjects=[p.subject] if p.subject else (),
         )
+    elif stored:
+        # One record for the resources of one request (the person index still lists every person concerned).
+        created: dict[str, list[str]] = {}
+        for item in stored:
+            created.setdefault(item.prepared.resource_type, []).append(item.stored.logical_id if item.stored else "")
+        audit.record(
+            actor,
+            action,
+            object_type="fhir.Bundle",
+            detail={"created": created, "checksum": payload_checksum, "batch": batch_id},
+            permission=stored[0].handler.write_permission,
+            subjects=sorted({item.prepared.subject for item in stored if item.prepared.subject}),
+        )
     for item in plan:
         if item.duplicate_of is not None:
             item.existing = plan[item.duplicate_of].stored or plan[item.duplicate_of].existing
+
+
+def _row(actor: Actor, p: Prepared, batch_id: int | None, now: dt.datetime) -> StoredResource:
+    """The row of a new resource, with its server-assigned id and meta."""
+    logical_id = p.logical_id or str(uuid.uuid4())
+    content = dict(p.data)
+    content["id"] = logical_id
+    content["meta"] = {"versionId": "1", "lastUpdated": now.isoformat(timespec="milliseconds")}
+    return StoredResource(
+        resource_type=p.resource_type,
+        logical_id=logical_id,
+        checksum=p.checksum,
+        content=content,
+        orgunit=p.orgunit,
+        batch_id=batch_id,
+        subject=p.subject,
+        created_by=actor.username[:150],
+        created_at=now,
+    )
 
 
 def _after_store(actor: Actor, plan: Sequence[_Planned], context: Context) -> None:
@@ -355,7 +402,7 @@ def bundle(actor: Actor, data: Any) -> dict[str, Any]:
             f"Bundle.type {btype!r}: expected transaction or batch",
             "Bundle.type",
         )
-    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
+    entries: list[Any] = data["entry"] if isinstance(data.get("entry"), list) else []
     if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
         raise FhirError.one(413, "too-costly", f"at most {MAX_ENTRIES} entries per Bundle", "Bundle.entry")
     generic = validate(data, expected={"Bundle"})
@@ -399,7 +446,7 @@ def _combined(failures: Sequence[FhirError]) -> FhirError:
 
 
 def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str, Any]:
-    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
+    entries: list[Any] = data["entry"] if isinstance(data.get("entry"), list) else []
     failures: list[FhirError] = [FhirError(400, generic)] if generic else []
     requests = []
     for i, entry in enumerate(entries):
@@ -464,7 +511,7 @@ def _first_entry(error: FhirError) -> int:
 
 
 def _batch(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> dict[str, Any]:
-    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
+    entries: list[Any] = data["entry"] if isinstance(data.get("entry"), list) else []
     envelope = [i for i in generic if not (i.expression or "").startswith("Bundle.entry[")]
     if envelope:
         raise FhirError(400, envelope)
