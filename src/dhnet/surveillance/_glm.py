@@ -260,7 +260,7 @@ class Chunk:
         wz0 = wt.wz0
         devold = wt.devold
         alpha, beta = _solve(S, T, U, self.agg(_lsum(wz0)), self.agg(_ldot(wz0, t)), trend)
-        out = _Out(n, alpha.shape[0], y.shape)
+        out = _Out(n, alpha.shape[0])
         out.ok[:] = np.isfinite(beta) & np.all(np.isfinite(alpha), axis=0)
         out.alpha[:], out.beta[:] = alpha, beta
         out.Su[:], out.Tu[:], out.Uu[:] = S, T, U
@@ -274,12 +274,13 @@ class Chunk:
             ids = np.arange(lo, min(n, lo + block))
             ids = ids[out.ok[ids]]
             if ids.size:
-                stragglers.append(self._rows(ids, lp, w0, trend, devold, k, tabs, out, park, False, wt.shared))
+                stragglers.append(self._rows(ids, lp, trend, devold, k, tabs, out, park, False))
         rest = np.concatenate(stragglers) if stragglers else np.zeros(0, dtype=np.intp)
         if rest.size:
-            self._rows(rest, lp, w0, trend, devold, k, tabs, out, park, True, wt.shared)
+            self._rows(rest, lp, trend, devold, k, tabs, out, park, True)
         if park.any():
             self._levels_tail(k, out, park)
+        wmu, wlast = self._row_weights(out, lp, w0)
         return Fit(
             alpha=np.where(nonempty, out.alpha, 0.0),
             beta=out.beta,
@@ -289,18 +290,45 @@ class Chunk:
             s0=out.Su,
             s1=out.Tu,
             s2=out.Uu,
-            wmu=out.wmu,
-            w=out.wlast,
+            wmu=wmu,
+            w=wlast,
             prior=prior,
             n_ok=wt.n_ok,
             rank=nonempty.sum(axis=0) + trend.astype(np.float64),
         )
 
+    def _row_weights(self, out: _Out, lp: FloatArray, w0: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``prior * mu`` at the final coefficients and at the previous ones (R's working weights), per row.
+
+        Computed once for the whole chunk (contiguous passes) from the coefficients :class:`_Out` recorded,
+        with the very operations the row-wise iterations used -- ``exp(beta t + log prior) * exp(alpha)``,
+        times ``exp(alpha - alpha_park)`` for fits finished on per-level sums -- so the values are the ones
+        the iterations had (bit for bit); 0 for fits that stopped without a result.
+        """
+        t, written = self.t, out.written
+        wmu = np.multiply(t, out.beta)
+        wmu += lp
+        np.exp(wmu, out=wmu)
+        wmu *= self.expand(np.exp(out.a1))
+        if out.parked.any():
+            wmu *= self.expand(np.exp(out.a2))
+        wlast = np.multiply(t, out.pb)
+        wlast += lp
+        np.exp(wlast, out=wlast)
+        wlast *= self.expand(np.exp(out.p1))
+        if out.parked.any():
+            wlast *= self.expand(np.exp(out.p2))
+        if out.from_start.any():
+            wlast = np.where(out.from_start, w0, wlast)
+        if not written.all():
+            wmu = np.where(written, wmu, 0.0)
+            wlast = np.where(written, wlast, 0.0)
+        return wmu, wlast
+
     def _rows(
         self,
         ids: IntArray,
         lp: FloatArray,
-        w0: FloatArray,
         trend: BoolArray,
         devold: FloatArray,
         k: _Consts,
@@ -308,14 +336,13 @@ class Chunk:
         out: _Out,
         park: _Park,
         last: bool,
-        shared: bool,
     ) -> IntArray:
         """IRLS iterations of the fits ``ids`` (a block that fits in cache), row by row.
 
         Unless ``last``, returns early with the fits still iterating once they are few (to be rerun).
         """
         # block-local state; positions in these arrays map to fits `ids`
-        g = _Block(self, ids, lp, w0, trend, devold, k, tabs, out, shared)
+        g = _Block(self, ids, lp, trend, devold, k, tabs, out)
         for it in range(1, MAXIT + 1):
             S, T, U, dev = g.sums()
             finite = np.isfinite(dev)
@@ -328,8 +355,12 @@ class Chunk:
                 out.ok[fi] &= finite[d]
                 out.alpha[:, fi], out.beta[fi] = g.a[:, d], g.b[d]
                 out.Su[:, fi], out.Tu[:, fi], out.Uu[:, fi] = g.Su[:, d], g.Tu[:, d], g.Uu[:, d]
-                out.wmu[:, :, fi] = g.e[:, :, d] * g.ea[:, d]
-                out.wlast[:, :, fi] = g.prev_e[:, :, d] * g.prev_ea[:, d]
+                out.written[fi] = True
+                out.a1[:, fi] = g.a[:, d]
+                if it == 1:  # the previous weights are those of the starting values
+                    out.from_start[fi] = True
+                else:
+                    out.p1[:, fi], out.pb[fi] = g.pa[:, d], g.pb[d]
                 g.live[d] = False
             n_live = int(g.live.sum())
             if n_live == 0:
@@ -352,7 +383,7 @@ class Chunk:
                 fi = g.ids[x]
                 ax, bx, Sx = g.a[:, x], g.b[x], S[:, x]
                 a_next = np.where(Sx > 0, ax + _div(g.PY[:, x], Sx) - 1.0, 0.0)
-                park.add(fi, it + 1, g.e[:, :, x] * g.ea[:, x], ax, bx, a_next, Sx, T[:, x], U[:, x], dev[x])
+                park.add(fi, it + 1, ax, bx, a_next, Sx, T[:, x], U[:, x], dev[x])
                 g.live[x] = False
             g.advance(na, nb, S, T, U, dev)
         return np.zeros(0, dtype=np.intp)  # pragma: no cover - the loop always returns
@@ -362,7 +393,6 @@ class Chunk:
         ids = np.concatenate(park.ids)
         it = np.concatenate(park.its)
         a0, b, a, bS, bT, bU, dev0 = (np.concatenate(x, axis=-1) for x in zip(*park.parts, strict=True))
-        assert park.base is not None
         ba = a0  # intercepts at which the base row weights were taken
         a_prev = a0.copy()
         devold = dev0
@@ -404,9 +434,11 @@ class Chunk:
         out.ok[ids] &= ok
         out.alpha[:, ids], out.beta[ids] = a, b
         out.Su[:, ids], out.Tu[:, ids], out.Uu[:, ids] = Su, Tu, Uu
-        base = park.base[:, :, ids]
-        out.wmu[:, :, ids] = base * self.expand(np.exp(a - ba))
-        out.wlast[:, :, ids] = base * self.expand(np.exp(a_prev - ba))
+        # row weights: those at parking, exp(beta t + log prior) * exp(ba), times exp(a - ba) (see _row_weights)
+        out.written[ids] = True
+        out.parked[ids] = True
+        out.a1[:, ids], out.a2[:, ids] = ba, a - ba
+        out.p1[:, ids], out.p2[:, ids], out.pb[ids] = ba, a_prev - ba, b
 
 
 class _Weights:
@@ -414,7 +446,6 @@ class _Weights:
 
     def __init__(self, c: Chunk, prior: FloatArray | None) -> None:
         self.c = c
-        self.shared = prior is None  # arrays below may be the chunk's own: not to be overwritten
         if prior is None:
             self.prior = c.unit
             self.pos = c.valid
@@ -470,7 +501,7 @@ class _Consts:
 class _Out:
     """Results of :meth:`Chunk._fit` for all fits."""
 
-    def __init__(self, n: int, n_lev: int, shape: tuple[int, ...]) -> None:
+    def __init__(self, n: int, n_lev: int) -> None:
         self.alpha = np.zeros((n_lev, n))
         self.beta = np.zeros(n)
         self.conv = np.zeros(n, dtype=bool)
@@ -478,8 +509,17 @@ class _Out:
         self.Su = np.zeros((n_lev, n))  # weight sums of the last iteration (R's QR)
         self.Tu = np.zeros((n_lev, n))
         self.Uu = np.zeros((n_lev, n))
-        self.wmu = np.zeros(shape)
-        self.wlast = np.zeros(shape)
+        # How to rebuild the row weights (:meth:`Chunk._row_weights`): prior * mu is
+        # exp(beta t + log prior) * exp(a1) * exp(a2) (a2 only for parked fits), the working weights of the
+        # last iteration exp(pb t + log prior) * exp(p1) * exp(p2), or the starting weights (from_start).
+        self.written = np.zeros(n, dtype=bool)  # the fit has a result
+        self.parked = np.zeros(n, dtype=bool)  # finished on per-level sums
+        self.from_start = np.zeros(n, dtype=bool)
+        self.a1 = np.zeros((n_lev, n))
+        self.a2 = np.zeros((n_lev, n))
+        self.p1 = np.zeros((n_lev, n))
+        self.p2 = np.zeros((n_lev, n))
+        self.pb = np.zeros(n)
 
 
 class _Park:
@@ -490,7 +530,6 @@ class _Park:
         self.ids: list[IntArray] = []
         self.parts: list[tuple[FloatArray, ...]] = []
         self.its: list[IntArray] = []
-        self.base: FloatArray | None = None
 
     def any(self) -> bool:
         return bool(self.ids)
@@ -499,7 +538,6 @@ class _Park:
         self,
         fi: IntArray,
         it_next: int,
-        w: FloatArray,
         alpha: FloatArray,
         beta: FloatArray,
         alpha_next: FloatArray,
@@ -508,10 +546,7 @@ class _Park:
         U: FloatArray,
         dev: FloatArray,
     ) -> None:
-        """``w`` are the row weights at ``(alpha, beta)``, whose sums ``S, T, U`` gave ``alpha_next``."""
-        if self.base is None:
-            self.base = np.zeros((*w.shape[:2], self.n))
-        self.base[:, :, fi] = w
+        """The row weights at ``(alpha, beta)`` have the sums ``S, T, U``, which gave ``alpha_next``."""
         self.ids.append(fi)
         self.its.append(np.full(fi.size, it_next))
         self.parts.append((alpha, beta, alpha_next, S, T, U, dev))
@@ -520,8 +555,9 @@ class _Park:
 class _Block:
     """Row arrays and state of a block of fits iterating row-wise (compacted as fits leave).
 
-    The weights ``prior * mu`` are kept as ``e * ea``: ``e = exp(beta t + log prior + off)``
-    per row and ``ea = exp(alpha)`` per level, so that the level intercepts cost no row pass.
+    The weights ``prior * mu`` are ``e * ea``: ``e = exp(beta t + log prior + off)`` per row and
+    ``ea = exp(alpha)`` per level, so that the level intercepts cost no row pass.  Only their sums are kept:
+    the row weights of the results are rebuilt from the coefficients (:meth:`Chunk._row_weights`).
     """
 
     def __init__(
@@ -529,26 +565,21 @@ class _Block:
         c: Chunk,
         ids: IntArray,
         lp: FloatArray,
-        w0: FloatArray,
         trend: BoolArray,
         devold: FloatArray,
         k: _Consts,
         tabs: FloatArray,
         out: _Out,
-        shared: bool,
     ) -> None:
         contiguous = ids.size == ids[-1] - ids[0] + 1
         sel: IntArray | slice = slice(int(ids[0]), int(ids[-1]) + 1) if contiguous else ids
         self.ids = ids
         self.c = c
         self.lp, self.t, self.t2 = lp[:, :, sel], c.t[:, :, sel], c.t2[:, :, sel]
-        self.prev_e = w0[:, :, sel]  # weights of the starting values; this buffer is reused afterwards ...
-        self.own_prev = not shared  # ... unless it belongs to the chunk
-        self.prev_ea = np.ones((lp.shape[1], ids.size))
-        self.e = np.empty(self.prev_e.shape)
-        self.ea = np.ones_like(self.prev_ea)
+        self.e = np.empty(self.lp.shape)
         self.live = np.ones(ids.size, dtype=bool)
         self.a, self.b = out.alpha[:, ids], out.beta[ids]
+        self.pa, self.pb = self.a, self.b  # the previous iterate (once there is one)
         self.Su, self.Tu, self.Uu = out.Su[:, ids], out.Tu[:, ids], out.Uu[:, ids]
         self.devold = devold[ids]
         self.trend = trend[ids]
@@ -565,7 +596,6 @@ class _Block:
         np.exp(e, out=e)
         c = self.c
         ea = c.expand(np.exp(a))  # per virtual level
-        self.ea = ea
         S = _lsum(e)
         S *= ea
         T = _ldot(e, self.t)
@@ -580,18 +610,16 @@ class _Block:
     ) -> None:
         """Move to the next iterate; drop the fits that left once they are many."""
         self.Su, self.Tu, self.Uu, self.devold = S, T, U, dev
+        self.pa, self.pb = self.a, self.b
         self.a, self.b = na, nb
-        spare = self.prev_e if self.own_prev else np.empty(self.e.shape)
-        self.own_prev = True
-        self.prev_e, self.prev_ea, self.e = self.e, self.ea, spare
         if self.live.sum() < _COMPACT * self.live.size:
             keep = np.nonzero(self.live)[0]
-            for name in ("lp", "t", "t2", "prev_e"):
+            for name in ("lp", "t", "t2"):
                 setattr(self, name, getattr(self, name)[:, :, keep])
-            self.e = np.empty(self.prev_e.shape)
-            for name in ("prev_ea", "a", "Su", "Tu", "Uu", "PY", "PYT"):
+            self.e = np.empty(self.lp.shape)
+            for name in ("pa", "a", "Su", "Tu", "Uu", "PY", "PYT"):
                 setattr(self, name, getattr(self, name)[:, keep])
-            for name in ("b", "devold", "trend", "tabs", "ids", "live"):
+            for name in ("b", "pb", "devold", "trend", "tabs", "ids", "live"):
                 setattr(self, name, getattr(self, name)[keep])
 
 
