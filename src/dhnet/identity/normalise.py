@@ -22,7 +22,8 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 def name(value: str) -> str:
     """Case-folded letters without accents, words separated by one space (``""`` when none are left)."""
-    text = unicodedata.normalize("NFKD", value.casefold().translate(_SPECIAL))
+    # compatibility forms first (a styled capital decomposes to a plain one), then case-folded, then decomposed
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", value).casefold().translate(_SPECIAL))
     letters = [" " if not (c.isalpha() or unicodedata.combining(c)) else c for c in text]
     plain = "".join(c for c in letters if not unicodedata.combining(c))
     return " ".join(plain.split())

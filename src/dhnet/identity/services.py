@@ -302,7 +302,11 @@ def _resolve(person: Person) -> Person:
 
 
 def _by_index(kind: str, digest: str) -> list[Person]:
-    persons = Person.objects.using(vault_alias()).filter(index_entries__kind=kind, index_entries__digest=digest)
+    persons = Person.objects.using(vault_alias()).raw(
+        f"SELECT * FROM {Person._meta.db_table} WHERE id IN "
+        f"(SELECT person_id FROM {BlindIndex._meta.db_table} WHERE kind = %s AND digest = %s)",
+        [kind, digest],
+    )
     return list(dict.fromkeys(_resolve(p) for p in persons))
 
 
@@ -315,10 +319,17 @@ def _candidates(identity: PersonIdentity) -> list[tuple[Person, matching.Score]]
     if not digests:
         return []
     db = vault_alias()
-    ids = BlindIndex.objects.using(db).filter(kind="block", digest__in=digests).values("person_id")
+    # One plain query (built once, not by the ORM per call): this runs for every registration of the intake.
+    person_table, index_table = Person._meta.db_table, BlindIndex._meta.db_table
+    marks = ", ".join(["%s"] * len(digests))
+    persons = Person.objects.using(db).raw(
+        f"SELECT * FROM {person_table} WHERE merged_into = '' AND id IN "
+        f"(SELECT person_id FROM {index_table} WHERE kind = 'block' AND digest IN ({marks}))",
+        digests,
+    )
     me = identity.comparable()
     scored = []
-    for person in Person.objects.using(db).filter(pk__in=ids, merged_into=""):
+    for person in persons:
         scored.append((person, matching.best(me, _open(person).comparables())))
     scored.sort(key=lambda ps: (-ps[1].total, ps[0].pk))
     return scored
