@@ -17,7 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from dhnet.release.suppression import TableError, feasible_intervals, is_consistent, suppress, with_margins
+from dhnet.release.suppression import (
+    TableError,
+    feasible_intervals,
+    is_consistent,
+    rectangle_width,
+    suppress,
+    with_margins,
+)
 
 Grid = Sequence[Sequence[int | None]]
 
@@ -220,3 +227,26 @@ def test_random_tables_no_suppressed_cell_is_recoverable(
         for p, (lo, hi) in integer_attack(result.grid).items():
             assert hi - lo >= protection, f"cell {p} narrowed to [{lo}, {hi}]"
             assert lo <= full[p[0]][p[1]] <= hi
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    table=tables,
+    corners=st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)),
+)
+def test_the_rectangle_shortcut_never_claims_more_than_the_lp_finds(
+    table: list[list[int]], corners: tuple[int, int, int, int]
+) -> None:
+    """The cheap check (one rectangle, totals included) is a lower bound of the exact LP interval."""
+    grid = with_margins(table)
+    n_rows, n_cols = len(grid), len(grid[0])
+    i, k = corners[0] % n_rows, corners[1] % n_rows
+    j, m = corners[2] % n_cols, corners[3] % n_cols
+    if i == k or j == m:
+        return
+    published = [
+        [None if (p, q) in {(i, j), (i, m), (k, j), (k, m)} else v for q, v in enumerate(row)]
+        for p, row in enumerate(grid)
+    ]
+    lo, hi = feasible_intervals(published, [(i, j)])[(i, j)]
+    assert rectangle_width(grid, (i, j), k, m) <= hi - lo + 1e-9

@@ -354,16 +354,25 @@ def publish(actor: Actor, slug: str) -> tuple[Publication, bool]:
     policy. Differential privacy: :func:`dhnet.release.noise.noisy_counts` with ``epsilon_per_release``, refused
     with :class:`Conflict` (409) when it would exceed the dataset's budget. An unchanged table returns the earlier
     publication (no new spend, no new noise).
+
+    The table is counted and protected before the write transaction (the LP audit can take seconds on a large
+    table; SQLite would hold its write lock, and so every case intake, meanwhile); the transaction then locks the
+    dataset row, checks again that no publication of the same table was stored meanwhile, checks the budget and
+    stores. A table computed from a snapshot that changes meanwhile is simply the table of that snapshot.
     """
     _require(actor, WRITE)
+    dataset = _dataset(slug)
+    require_in_jurisdiction(actor, WRITE, dataset.area)
+    table = source_table(dataset)
+    fingerprint = _fingerprint(dataset, table)
+    earlier = Publication.objects.filter(dataset=dataset, fingerprint=fingerprint).first()
+    protected = None if earlier is not None else _protect(dataset, table)
     with transaction.atomic():
-        dataset = _dataset(slug)
-        require_in_jurisdiction(actor, WRITE, dataset.area)
         # Serialise publications of one dataset: the budget check and the version number read-then-write.
         dataset = ReleasedDataset.objects.select_for_update().select_related("disease", "area").get(pk=dataset.pk)
-        table = source_table(dataset)
-        fingerprint = _fingerprint(dataset, table)
         earlier = Publication.objects.filter(dataset=dataset, fingerprint=fingerprint).first()
+        if earlier is None and protected is None:  # publications are never deleted; guard all the same
+            raise Conflict(f"dataset {slug!r}: its publications changed meanwhile; publish again")
         if earlier is not None:
             audit.record(
                 actor,
@@ -373,44 +382,17 @@ def publish(actor: Actor, slug: str) -> tuple[Publication, bool]:
                 permission=WRITE,
             )
             return earlier, False
-        version = (Publication.objects.filter(dataset=dataset).aggregate(v=Max("version"))["v"] or 0) + 1
-        info: dict[str, Any] = {"rows": len(table.row_labels), "columns": len(table.column_labels)}
-        grid: list[list[int | None]]
-        private: dict[str, Any] = {}
+        assert protected is not None  # for mypy: computed whenever no earlier publication was found
+        grid, info, private = protected
         if dataset.method == DP:
             already = spent(dataset)
-            epsilon = dataset.epsilon_per_release
-            if already + epsilon > dataset.epsilon_budget + 1e-9:
+            if already + info["epsilon"] > dataset.epsilon_budget + 1e-9:
                 raise Conflict(
                     f"dataset {slug!r}: privacy budget exhausted — {already:g} of {dataset.epsilon_budget:g} "
-                    f"epsilon spent, this release needs {epsilon:g}"
+                    f"epsilon spent, this release needs {info['epsilon']:g}"
                 )
-            noisy = noise.noisy_counts(table.cells, epsilon)
-            grid = [list(row) for row in noisy.grid]
-            info |= {
-                "mechanism": "discrete Laplace (OpenDP make_laplace), L1 sensitivity 1 per case",
-                "epsilon": noisy.epsilon,
-                "noise_scale": noisy.scale,
-                "post_processing": "negative counts set to 0; totals summed from the noisy cells",
-                "budget": dataset.epsilon_budget,
-                "spent_after": already + noisy.epsilon,
-            }
-        else:
-            result = suppression.suppress(
-                table.cells,
-                threshold=dataset.threshold,
-                protection=dataset.protection,
-                zeros_sensitive=dataset.zeros_sensitive,
-            )
-            grid = result.grid
-            info |= {
-                "threshold": result.threshold,
-                "protection": result.protection,
-                "zeros_sensitive": result.zeros_sensitive,
-                "suppressed": len(result.suppressed),
-            }
-            # Which cells were small is not published (that would point at them); the audit trail keeps counts.
-            private = {"primary": len(result.primary), "complementary": len(result.complementary)}
+            info["spent_after"] = already + info["epsilon"]
+        version = (Publication.objects.filter(dataset=dataset).aggregate(v=Max("version"))["v"] or 0) + 1
         publication = Publication.objects.create(
             dataset=dataset,
             version=version,
@@ -441,6 +423,34 @@ def publish(actor: Actor, slug: str) -> tuple[Publication, bool]:
             permission=WRITE,
         )
     return publication, True
+
+
+def _protect(
+    dataset: ReleasedDataset, table: SourceTable
+) -> tuple[list[list[int | None]], dict[str, Any], dict[str, Any]]:
+    """The protected grid, what the release states about it, and what only the audit trail keeps."""
+    info: dict[str, Any] = {"rows": len(table.row_labels), "columns": len(table.column_labels)}
+    if dataset.method == DP:
+        noisy = noise.noisy_counts(table.cells, dataset.epsilon_per_release)
+        info |= {
+            "mechanism": "discrete Laplace (OpenDP make_laplace), L1 sensitivity 1 per case",
+            "epsilon": noisy.epsilon,
+            "noise_scale": noisy.scale,
+            "post_processing": "negative counts set to 0; totals summed from the noisy cells",
+            "budget": dataset.epsilon_budget,
+        }
+        return [list(row) for row in noisy.grid], info, {}
+    result = suppression.suppress(
+        table.cells, threshold=dataset.threshold, protection=dataset.protection, zeros_sensitive=dataset.zeros_sensitive
+    )
+    info |= {
+        "threshold": result.threshold,
+        "protection": result.protection,
+        "zeros_sensitive": result.zeros_sensitive,
+        "suppressed": len(result.suppressed),
+    }
+    # Which cells were small is not published (that would point at them); the audit trail keeps the counts.
+    return result.grid, info, {"primary": len(result.primary), "complementary": len(result.complementary)}
 
 
 def _latest(dataset: ReleasedDataset) -> Publication:

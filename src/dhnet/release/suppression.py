@@ -35,7 +35,7 @@ attacker which ones are small.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog
@@ -64,7 +64,6 @@ class SuppressionResult:
     threshold: int
     protection: int
     zeros_sensitive: bool
-    intervals: dict[Position, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def suppressed(self) -> frozenset[Position]:
@@ -199,22 +198,20 @@ def suppress(
     }
     suppressed = set(primary)
     complementary: set[Position] = set()
-    intervals: dict[Position, tuple[float, float]] = {}
     pending = sorted(primary)
     while pending:
         target = pending[0]
-        published = _publish(grid, suppressed)
-        interval = feasible_intervals(published, [target])[target]
+        if _protected_by_a_rectangle(grid, suppressed, target, protection):
+            pending.pop(0)
+            continue
+        interval = feasible_intervals(_publish(grid, suppressed), [target])[target]
         if interval[1] - interval[0] >= protection:
-            intervals[target] = interval
             pending.pop(0)
             continue
         extra = _complement(grid, suppressed, target, interval, protection)
         suppressed |= extra
         complementary |= extra
         pending.extend(sorted(extra))
-    # Final intervals of every suppressed position (all widened or kept by later suppressions).
-    intervals = feasible_intervals(_publish(grid, suppressed)) if suppressed else {}
     return SuppressionResult(
         grid=_publish(grid, suppressed),
         primary=frozenset(primary),
@@ -222,8 +219,43 @@ def suppress(
         threshold=threshold,
         protection=protection,
         zeros_sensitive=zeros_sensitive,
-        intervals=intervals,
     )
+
+
+def rectangle_width(grid: Sequence[Sequence[int]], target: Position, k: int, m: int) -> float:
+    """How far ``target`` can move when only the rectangle ``target, (i, m), (k, m), (k, j)`` moves with it.
+
+    Moving the four corners by ``±t`` keeps every equation if the signs balance in each row and column equation:
+    with the target at ``+t``, the corner in its row moves by ``-ρ(j)ρ(m)·t`` and the one in its column by
+    ``-τ(i)τ(k)·t``, where ``ρ``/``τ`` is -1 for the total column/row (a total enters its equation with the
+    opposite sign) and +1 otherwise. Non-negativity bounds ``t``: corners moving up bound it from below by
+    their values, corners moving down from above. The width of that range is a lower bound of the LP interval
+    (exactly what one rectangle gives; other cycles can only add), so it is a sound, cheap sufficient check.
+    """
+    i, j = target
+    last_row, last_col = len(grid) - 1, len(grid[0]) - 1
+
+    def rho(q: int) -> int:
+        return -1 if q == last_col else 1
+
+    def tau(p: int) -> int:
+        return -1 if p == last_row else 1
+
+    b_m = -rho(j) * rho(m)
+    a_k = -tau(i) * tau(k)
+    corners = [(grid[i][j], 1), (grid[i][m], b_m), (grid[k][j], a_k), (grid[k][m], a_k * b_m)]
+    up = [v for v, sign in corners if sign > 0]
+    down = [v for v, sign in corners if sign < 0]
+    return min(up) + (min(down) if down else float("inf"))
+
+
+def _protected_by_a_rectangle(
+    grid: Sequence[Sequence[int]], suppressed: set[Position], target: Position, need: int
+) -> bool:
+    ti, tj = target
+    rows = [k for k in range(len(grid)) if k != ti and (k, tj) in suppressed]
+    cols = [m for m in range(len(grid[0])) if m != tj and (ti, m) in suppressed]
+    return any((k, m) in suppressed and rectangle_width(grid, target, k, m) >= need for k in rows for m in cols)
 
 
 def _publish(grid: Sequence[Sequence[int]], suppressed: set[Position]) -> list[list[int | None]]:
@@ -247,6 +279,7 @@ def _complement(
     ti, tj = target
     n_rows, n_cols = len(grid), len(grid[0])
     options: list[tuple[int, int, list[Position]]] = []
+    sufficient: list[tuple[int, int, list[Position]]] = []
     for k in range(n_rows):
         if k == ti:
             continue
@@ -255,21 +288,32 @@ def _complement(
                 continue
             new = [p for p in ((ti, m), (k, tj), (k, m)) if p not in suppressed]
             if new:
-                options.append((sum(grid[p[0]][p[1]] for p in new), len(new), sorted(new)))
+                option = (sum(grid[p[0]][p[1]] for p in new), len(new), sorted(new))
+                options.append(option)
+                if rectangle_width(grid, target, k, m) >= need:
+                    sufficient.append(option)
     if not options:  # every rectangle is suppressed: open any other position (cannot happen with totals)
         rest = [(i, j) for i in range(n_rows) for j in range(n_cols) if (i, j) not in suppressed]
         if not rest:
             raise RuntimeError("suppression: nothing left to suppress")
         return {min(rest, key=lambda p: (grid[p[0]][p[1]], p))}
     options.sort()
+    if sufficient and min(sufficient) <= options[0]:
+        return set(min(sufficient)[2])  # the cheapest rectangle protects on its own: no LP needed
+    cheapest_sufficient = min(sufficient) if sufficient else None
     best: tuple[float, list[Position]] = (interval[1] - interval[0], options[0][2])
-    for _, _, new in options[:MAX_TRIES]:
+    for option in options[:MAX_TRIES]:
+        if cheapest_sufficient is not None and option >= cheapest_sufficient:
+            return set(cheapest_sufficient[2])
+        new = option[2]
         trial = _publish(grid, suppressed | set(new))
         lo, hi = feasible_intervals(trial, [target])[target]
         if hi - lo >= need:
             return set(new)
         if hi - lo > best[0]:
             best = (hi - lo, new)
+    if cheapest_sufficient is not None:
+        return set(cheapest_sufficient[2])
     return set(best[1])
 
 
