@@ -160,3 +160,27 @@ def test_the_hl7_patient_example_is_accepted_with_a_district(reporter: Client) -
     assert "telecom" not in stored
     assert "text" not in stored
     assert stored["birthDate"] == data["birthDate"][:4]
+
+
+def test_a_case_belongs_to_a_reporting_unit(users: Any, diseases: Any) -> None:
+    from tests.platform.fixtures import login
+
+    national = login(Client(), users["national_epidemiologist"])
+    response = post(
+        national,
+        "/fhir",
+        case_bundle(
+            patient={"district": "R1"},
+            encounter={
+                "serviceProvider": {
+                    "identifier": {"system": "https://dhnet.example/fhir/sid/orgunit-code", "value": "R1"}
+                }
+            },
+        ),
+    )
+    assert response.status_code == 422, response.content
+    assert (
+        "Bundle.entry[0].resource.address[0].district",
+        "org unit 'R1' is not a reporting unit: a case belongs to a district that reports",
+    ) in issues(response)
+    _nothing_stored()

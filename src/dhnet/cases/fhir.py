@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dhnet.cases import services as case_services
@@ -43,6 +44,7 @@ from dhnet.fhir.models import ResourceIdentifier, StoredResource
 from dhnet.fhir.outcome import FhirError, Issue
 from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import Actor
+from dhnet.reporting import services as reporting
 
 PSEUDONYM_SYSTEM = f"{CANONICAL_BASE}/sid/pseudonym"
 WRITE = "surveillance:report:write"
@@ -224,6 +226,18 @@ def _unit_of_identifier(context: Context, ref: Any, path: str, issues: list[Issu
     if unit is None:
         issues.append(Issue("not-found", f"no org unit with code {value!r}", f"{path}.identifier.value"))
     return unit
+
+
+def _reporting_unit(context: Context, unit: OrgUnit) -> bool:
+    """Whether ``unit`` reports counts (the reporting level, or by default a unit without children), as
+    :func:`dhnet.reporting.services.ingest` requires of the case counts."""
+    cache: dict[int, bool] = context.state.setdefault("cases.reporting_units", {})
+    if unit.pk not in cache:
+        level = context.state.get("cases.reporting_level", "?")
+        if level == "?":
+            level = context.state["cases.reporting_level"] = reporting.reporting_settings().reporting_level
+        cache[unit.pk] = unit.level == level if level is not None else not unit.children.exists()
+    return cache[unit.pk]
 
 
 def _assigned_id(context: Context) -> str:
@@ -457,7 +471,13 @@ class PatientHandler(ResourceHandler):
             registration = register_person(actor, identity, source=f"fhir:{actor.username}"[:100])
             pseudonym, match = registration.pseudonym, str(registration.match)
             if digest:
-                PatientSubmission.objects.create(digest=digest, pseudonym=pseudonym)
+                try:
+                    with transaction.atomic():
+                        PatientSubmission.objects.create(digest=digest, pseudonym=pseudonym)
+                except IntegrityError as exc:
+                    raise FhirError.one(
+                        409, "conflict", "this Patient was received by a concurrent request meanwhile: retry", root
+                    ) from exc
         if digest:
             context.state["cases.submissions"][digest] = pseudonym
         gender = data.get("gender") if isinstance(data.get("gender"), str) else "unknown"
@@ -664,6 +684,13 @@ class ConditionHandler(ResourceHandler):
         if unit is None:
             raise FhirError.one(422, "required", "the case has no district (Patient or Encounter)", f"{root}.subject")
         _require_jurisdiction(actor, unit, unit_path)
+        if not _reporting_unit(context, unit):
+            raise FhirError.one(
+                422,
+                "business-rule",
+                f"org unit {unit.code!r} is not a reporting unit: a case belongs to a district that reports",
+                unit_path,
+            )
         content = _strip(data)
         content["subject"] = _subject_reference(patient)
         if encounter is not None:
