@@ -58,7 +58,7 @@ CASES = [
     Case("person page, D21", "get", "/consent/person/{P21}/", READ, target="D21"),
     Case("FHIR create, D11", "post", "/fhir/Consent", WRITE, 201, "D11", 403, fhir_body="D11", fhir=True),
     Case("FHIR create, D21", "post", "/fhir/Consent", WRITE, 201, "D21", 403, fhir_body="D21", fhir=True),
-    Case("FHIR search", "get", "/fhir/Consent", READ, fhir=True),
+    Case("FHIR search, D11 person", "get", "/fhir/Patient/{P11}/Consent", READ, fhir=True),
     Case("FHIR read, D11", "get", "/fhir/Consent/{C11}", READ, target="D11", fhir=True),
     Case("FHIR read, D21", "get", "/fhir/Consent/{C21}", READ, target="D21", fhir=True),
     Case("FHIR vread, D21", "get", "/fhir/Consent/{C21}/_history/1", READ, target="D21", fhir=True),

@@ -183,8 +183,8 @@ def test_jurisdiction_of_consent_writes_and_reads(users: Any, diseases: Any, off
     assert denied.status_code == 403
     assert issues(denied)[0][0] == "Consent.patient"
     assert other.get(f"/fhir/Consent/{consent_id}").status_code == 404
-    assert other.get("/fhir/Consent").json()["total"] == 0
-    found = officer.get(f"/fhir/Consent?patient={person}&purpose=research&status=active")
+    assert other.get(f"/fhir/Patient/{person}/Consent").json()["total"] == 0
+    found = officer.get(f"/fhir/Patient/{person}/Consent?purpose=research&status=active")
     assert found.status_code == 200
     body = found.json()
     Bundle.model_validate(body)
@@ -192,8 +192,9 @@ def test_jurisdiction_of_consent_writes_and_reads(users: Any, diseases: Any, off
     Consent.model_validate(body["entry"][0]["resource"])
     assert officer.get(f"/fhir/Consent/{consent_id}").status_code == 200
     patient_id = StoredResource.objects.get(resource_type="Patient").logical_id
-    assert officer.get(f"/fhir/Consent?patient=Patient/{patient_id}").json()["total"] == 1
-    assert officer.get("/fhir/Consent?patient=Patient/unknown").json()["total"] == 0
+    assert officer.get(f"/fhir/Patient/{patient_id}/Consent").json()["total"] == 1
+    assert officer.get(f"/fhir/Patient/{person}/Consent?status=inactive").json()["total"] == 0
+    assert officer.get("/fhir/Patient/unknown/Consent").status_code == 404
 
 
 @pytest.mark.django_db
@@ -210,7 +211,7 @@ def test_jurisdiction_of_consent_writes_and_reads(users: Any, diseases: Any, off
     ],
 )
 def test_consent_search_bad_parameters(officer: Client, query: str, parameter: str) -> None:
-    response = officer.get(f"/fhir/Consent{query}")
+    response = officer.get(f"/fhir/Patient/{pseudonym('x')}/Consent{query}")
     assert response.status_code == 400
     assert issues(response)[0][0] == parameter
 

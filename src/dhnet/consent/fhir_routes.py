@@ -1,5 +1,10 @@
 # mypy: disallow-untyped-decorators=False
-"""Routes of the consent context on the FHIR endpoint: ``GET /fhir/AuditEvent`` and ``GET /fhir/Consent`` (search).
+"""Routes of the consent context on the FHIR endpoint: ``GET /fhir/AuditEvent`` and ``GET /fhir/Patient/<id>/Consent``.
+
+The Consent search is a compartment search (FHIR R4 ``GET [base]/Patient/[id]/Consent``): ``<id>`` is a stored
+Patient's id or the person's pseudonym. The type-level ``GET /fhir/Consent`` would share its URL with
+``POST /fhir/Consent``, and the platform's URL access declarations (one per URL, :mod:`dhnet.fhir.urls`) and
+authorization matrix cannot yet describe a URL with two operations of different permissions.
 
 Registered on :data:`dhnet.fhir.api.fhir_api` when that module is imported (its last line imports this one); create,
 read and vread of Consent come from the registry's :class:`~dhnet.consent.fhirconsent.ConsentHandler`. Thin: parse
@@ -20,7 +25,7 @@ from dhnet.fhir.outcome import FhirError
 from dhnet.platform.access import request_actor, requires
 from dhnet.platform.errors import Invalid
 
-CONSENT_PARAMETERS = ("patient", "purpose", "status", "_count", "_offset", "_format")
+CONSENT_PARAMETERS = ("purpose", "status", "_count", "_offset", "_format")
 
 
 def _pairs(request: HttpRequest) -> list[tuple[str, str]]:
@@ -42,8 +47,9 @@ def auditevent_search(request: HttpRequest) -> HttpResponse:
     return fhir_response(auditevent.searchset(found, _base_url(request)))
 
 
-def parse_consent_query(pairs: list[tuple[str, str]]) -> tuple[services.DecisionFilter, int, int]:
-    """The filter and paging of a Consent search, or a 400 naming the parameter."""
+def parse_consent_query(patient: str, pairs: list[tuple[str, str]]) -> tuple[services.DecisionFilter, int, int]:
+    """The filter and paging of a Consent search of ``patient`` (a Patient id or a pseudonym), or a 400 naming the
+    parameter."""
     values: dict[str, str] = {}
     for name, value in pairs:
         if name not in CONSENT_PARAMETERS:
@@ -56,13 +62,12 @@ def parse_consent_query(pairs: list[tuple[str, str]]) -> tuple[services.Decision
         if name in values:
             raise FhirError.one(400, "invalid", f"search parameter {name} given more than once", name)
         values[name] = value
-    pseudonym = values.get("patient", "").removeprefix(f"{fhirconsent.PSEUDONYM_SYSTEM}|")
-    if fhirconsent.PATIENT_REF_RE.match(pseudonym):
-        pseudonym = auditevent.pseudonym_of_patient(pseudonym.removeprefix("Patient/")) or "0" * 64  # unknown: none
-    if pseudonym and not services.PSEUDONYM_RE.match(pseudonym):
-        raise FhirError.one(
-            400, "invalid", "search parameter patient: expected a pseudonym (64 hex) or Patient/<id>", "patient"
-        )
+    if services.PSEUDONYM_RE.match(patient):
+        pseudonym = patient
+    else:
+        pseudonym = auditevent.pseudonym_of_patient(patient) or ""
+        if not pseudonym:
+            raise FhirError.one(404, "not-found", f"Patient/{patient[:64]} is not known", "Patient")
     purpose = values.get("purpose", "")
     try:
         purpose = parse_purpose(purpose) if purpose else ""
@@ -84,16 +89,17 @@ def parse_consent_query(pairs: list[tuple[str, str]]) -> tuple[services.Decision
 
 
 @fhir_api.get(
-    "/Consent",
-    summary="Search consent decisions in your jurisdiction (patient, purpose, status, _count, _offset)",
+    "/Patient/{patient}/Consent",
+    summary="Consent decisions of a person (Patient id or pseudonym) in your jurisdiction: purpose, status, _count, "
+    "_offset",
     tags=["fhir"],
-    url_name="consent-search",
+    url_name="patient-consent-search",
     openapi_extra=_openapi(None, {200: "Bundle searchset of Consent"}),
 )
 @requires(services.READ)
-def consent_search(request: HttpRequest) -> HttpResponse:
+def consent_search(request: HttpRequest, patient: str) -> HttpResponse:
     _negotiate(request)
-    flt, count, offset = parse_consent_query(_pairs(request))
+    flt, count, offset = parse_consent_query(patient, _pairs(request))
     try:
         total, rows = services.search(request_actor(request), flt, offset=offset, limit=count)
     except Invalid as exc:
@@ -101,9 +107,10 @@ def consent_search(request: HttpRequest) -> HttpResponse:
     resources = [fhirconsent.as_fhir(row) for row in rows]
     base = _base_url(request)
     params: dict[str, Any] = {k: v for k, v in request.GET.items() if k not in ("_offset",)}
-    links = [{"relation": "self", "url": f"{base}Consent?{urlencode({**params, '_offset': offset})}"}]
+    here = f"{base}Patient/{patient}/Consent"
+    links = [{"relation": "self", "url": f"{here}?{urlencode({**params, '_offset': offset})}"}]
     if offset + count < total:
-        links.append({"relation": "next", "url": f"{base}Consent?{urlencode({**params, '_offset': offset + count})}"})
+        links.append({"relation": "next", "url": f"{here}?{urlencode({**params, '_offset': offset + count})}"})
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
     if resources:
         bundle["entry"] = [
