@@ -277,4 +277,4 @@ def operations() -> list[tuple[str, str, Callable[..., Any]]]:
     return found
 
 
-from dhnet.consent import fhir_routes as _consent_routes  # noqa: E402, F401  (GET /fhir/AuditEvent and /fhir/Consent)
+from dhnet.consent import fhir_routes as _consent_routes  # noqa: E402, F401  (AuditEvent, Patient/<id>/Consent)
