@@ -172,3 +172,11 @@ def test_the_vault_in_its_own_database(tmp_path: Path) -> None:
     status = subprocess.run([*dhnet, "vault", "status"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert "database:       vault" in status.stdout
     assert "persons:        1" in status.stdout
+
+
+def test_deploy_check_flags_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dhnet.identity.checks import vault_secrets
+
+    assert vault_secrets() == []
+    monkeypatch.setattr(settings, "CONFIG", dataclasses.replace(settings.CONFIG, vault_keys=(), pseudonym_key=None))
+    assert [e.id for e in vault_secrets()] == ["identity.E001", "identity.E002"]

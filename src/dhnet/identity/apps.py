@@ -9,6 +9,6 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from dhnet.identity import jobs
+        from dhnet.identity import checks, jobs  # noqa: F401  (checks registers the deployment check)
 
         jobs.register()

@@ -408,7 +408,12 @@ def _register(identity: PersonIdentity, *, source: str, now: dt.datetime) -> Reg
 
 
 def _touch(person: Person, identity: PersonIdentity, now: dt.datetime) -> None:
-    """A known person reported again: complete their entry and restart their retention period."""
+    """A known person reported again: complete their entry and restart their retention period.
+
+    The row is locked first (PostgreSQL; SQLite holds its write lock already), so that concurrent registrations
+    of one person each add what they bring instead of overwriting one another's additions.
+    """
+    person = Person.objects.using(vault_alias()).select_for_update().get(pk=person.pk)
     entry = _open(person)
     current = entry.identity
     merged = _union(current, identity, district=identity.orgunit_code or current.orgunit_code)
