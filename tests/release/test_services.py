@@ -26,6 +26,7 @@ from dhnet.release.models import BudgetSpend, LineListExport, Publication, Relea
 from dhnet.release.suppression import feasible_intervals, is_consistent
 from tests.platform.fixtures import actor_of, login
 from tests.release.helpers import MONDAY, add_case, add_counts, pseudonym
+from tests.release.test_suppression import integer_attack
 
 
 def spec(**changes: Any) -> services.DatasetSpec:
@@ -67,8 +68,10 @@ def test_published_table_counts_cases_per_district_and_week_and_hides_small_cell
     assert publication.info["threshold"] == 5
     assert publication.info["suppressed"] == len([v for row in grid for v in row if v is None])
     assert is_consistent(grid)
-    # The attack: no suppressed cell can be narrowed below the protection width from what is published.
-    for lo, hi in feasible_intervals(grid).values():
+    # The attack (an integer program on what a reader gets): no suppressed cell narrows below the protection width.
+    attack = integer_attack(grid)
+    assert len(attack) == publication.info["suppressed"]
+    for lo, hi in attack.values():
         assert hi - lo >= 5
     # Which cells were small (primary) is not published, only how many cells are hidden.
     assert set(publication.info) == {"rows", "columns", "threshold", "protection", "zeros_sensitive", "suppressed"}
@@ -301,6 +304,14 @@ def test_research_exports_include_only_consenting_persons_and_a_withdrawal_appli
     assert exported.isdisjoint({pseudonym(i) for i in range(10)} | {pseudonym(i) for i in range(30, 40)})
     surveillance = services.export_line_list(epi, services.LineListQuery(disease="measles", k=2))
     assert surveillance.metadata["excluded_without_consent"] == 0  # a legal basis, not consent
+
+
+def test_an_operator_names_the_area_to_export(operator: Actor, tree: dict[str, OrgUnit]) -> None:
+    _population(count=20)
+    with pytest.raises(Invalid, match="area: you hold the export permission over several org units"):
+        services.export_line_list(operator, services.LineListQuery(disease="measles"))
+    result = services.export_line_list(operator, services.LineListQuery(disease="measles", area="DE", k=2))
+    assert result.metadata["records_considered"] == 20
 
 
 def test_a_regional_officer_exports_only_their_region(users: dict[str, User]) -> None:
