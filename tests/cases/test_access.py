@@ -42,6 +42,7 @@ CASES = [
     Case("case page, D11", "get", "/cases/{case:D11}/", READ, 200, "D11"),
     Case("case page, D21", "get", "/cases/{case:D21}/", READ, 200, "D21"),
     Case("line list api", "get", "/api/v1/cases/", READ, 200),
+    Case("line list api, no slash", "get", "/api/v1/cases?classification=confirmed", READ, 200),
     Case("CSV api", "get", "/api/v1/cases/export.csv", READ, 200),
     Case("case api, D11", "get", "/api/v1/cases/{case:D11}", READ, 200, "D11"),
     Case("case api, D21", "get", "/api/v1/cases/{case:D21}", READ, 200, "D21"),
@@ -151,3 +152,9 @@ def test_partner_sees_no_case_level_data(users: dict[str, User], stored: dict[st
         assert response.status_code == 403, url
         assert stored["case:D11"] not in response.content.decode()
     assert json.loads(client.get("/api/v1/cases/").content)["detail"]
+
+
+def test_a_malformed_case_id_is_not_found(users: dict[str, User], stored: dict[str, str]) -> None:
+    client = login(Client(), users["national_epidemiologist"])
+    assert client.get("/api/v1/cases/not-a-uuid").status_code == 404
+    assert client.get("/cases/not-a-uuid/").status_code == 404

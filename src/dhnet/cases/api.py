@@ -95,7 +95,8 @@ class CasePage(Schema):
     items: list[CaseOut]
 
 
-@router.get("/cases/", response=CasePage, summary="The line list: cases in my jurisdiction, latest report first")
+@router.get("/cases", response=CasePage, summary="The line list: cases in my jurisdiction, latest report first")
+@router.get("/cases/", response=CasePage, include_in_schema=False)
 @requires(services.READ)
 def list_cases(request: HttpRequest, filters: Query[CaseFilter]) -> CasePage:
     result = services.line_list(request_actor(request), filters.filters())
@@ -124,7 +125,7 @@ def export_cases(request: HttpRequest, filters: Query[CaseFilter]) -> HttpRespon
 
 @router.get("/cases/{case_id}", response=CaseDetailOut, summary="One case with its lab results")
 @requires(services.READ)
-def get_case(request: HttpRequest, case_id: uuid.UUID) -> CaseDetailOut:
+def get_case(request: HttpRequest, case_id: str) -> CaseDetailOut:
     case = services.get_case(request_actor(request), case_id)
     return CaseDetailOut(
         **CaseOut.of(case).model_dump(),

@@ -7,5 +7,5 @@ app_name = "cases"
 urlpatterns = [
     path("", views.case_list, name="list"),
     path("export.csv", views.case_export, name="export"),
-    path("<uuid:case_id>/", views.case_detail, name="detail"),
+    path("<str:case_id>/", views.case_detail, name="detail"),
 ]
