@@ -16,7 +16,7 @@ from dhnet.identity.models import BlindIndex, Person
 from dhnet.identity.services import Registration, _decrypt, register_person
 from dhnet.platform.access import Actor
 from dhnet.platform.config import ConfigError
-from dhnet.platform.errors import Invalid
+from dhnet.platform.errors import Forbidden, Invalid, NotFound
 from tests.identity.helpers import NID, person
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +148,18 @@ def test_bad_identities_are_refused_naming_the_field(
 def test_future_birth_date_is_refused(tree: Any, operator: Actor) -> None:
     with pytest.raises(Invalid, match=r"birth_date: .* lies in the future"):
         register_person(operator, person(birth="2999-01-01"), source="a")
+
+
+def test_registering_needs_report_write_in_the_district(tree: Any, users: Any) -> None:
+    from tests.platform.fixtures import actor_of
+
+    viewer = actor_of(users["viewer"])
+    with pytest.raises(Forbidden, match="registering a person requires surveillance:report:write"):
+        register_person(viewer, person(), source="a")
+    officer = actor_of(users["district_officer"])  # at D11
+    assert register_person(officer, person(), source="a").match == "new"
+    with pytest.raises(NotFound, match="orgunit_code: org unit 'D21' not found"):
+        register_person(officer, person(nid="OTHER", district="D21"), source="a")
+    with pytest.raises(NotFound, match="org unit 'NOWHERE' not found"):
+        register_person(officer, person(nid="OTHER", district="NOWHERE"), source="a")
+    assert Person.objects.count() == 1

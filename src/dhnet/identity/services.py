@@ -30,6 +30,8 @@ from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
 READ = "identity:person:read"
+#: Who may register persons: whoever enters case reports.
+REPORT_WRITE = "surveillance:report:write"
 MATCH = "identity:match:write"
 GENDERS = ("male", "female", "other", "unknown")
 PSEUDONYM_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -342,11 +344,16 @@ def register_person(actor: Actor, identity: PersonIdentity, *, source: str) -> R
     person (``identifier``); otherwise the best probabilistic match at or above the upper threshold is taken
     (``linked``), a match between the thresholds creates a new person and queues the pair for review
     (``review``), and anything below creates a new person (``new``). A known person's vault entry is completed
-    with new identifiers and contact points. Audited (``identity.person.register``, ``subjects=[pseudonym]``).
+    with new identifiers and contact points. The actor needs ``surveillance:report:write`` at the person's
+    district. Audited (``identity.person.register``, ``subjects=[pseudonym]``).
     """
+    if not actor.has(REPORT_WRITE):
+        raise Forbidden(f"registering a person requires {REPORT_WRITE}")
     if not source or len(source) > 100:
         raise Invalid("source: required, at most 100 characters")
     identity = _clean(identity)
+    if not _in_jurisdiction(actor, REPORT_WRITE, [identity.orgunit_code]):
+        raise NotFound(f"orgunit_code: org unit {identity.orgunit_code!r} not found")
     now = timezone.now()
     db = vault_alias()
     for attempt in range(3):

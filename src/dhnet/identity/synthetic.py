@@ -272,10 +272,10 @@ def register_all(records: list[Record], *, source: str = "synthetic", per_transa
 
     from django.db import transaction
 
+    from dhnet.accounts.services import operator_actor
     from dhnet.identity.services import PersonIdentity, register_person
-    from dhnet.platform.access import Actor
 
-    actor = Actor.system("cli:matching-benchmark")
+    actor = operator_actor("cli:matching-benchmark")
     pseudonyms: list[str] = []
     queued: list[tuple[str, str]] = []
     began = time.perf_counter()
