@@ -184,3 +184,13 @@ def test_a_case_belongs_to_a_reporting_unit(users: Any, diseases: Any) -> None:
         "org unit 'R1' is not a reporting unit: a case belongs to a district that reports",
     ) in issues(response)
     _nothing_stored()
+
+
+def test_a_contained_person_is_refused(reporter: Client) -> None:
+    contained = [{"resourceType": "Practitioner", "id": "dr", "name": [{"family": "Heilmann"}]}]
+    response = post(
+        reporter, "/fhir", case_bundle(condition={"contained": contained, "asserter": {"reference": "#dr"}})
+    )
+    assert response.status_code == 422, response.content
+    assert "Bundle.entry[1].resource.contained[0]" in [p for p, _ in issues(response)]
+    _nothing_stored()

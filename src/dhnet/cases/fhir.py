@@ -181,6 +181,24 @@ def _strip(data: dict[str, Any]) -> dict[str, Any]:
     return dict(_clean(content))
 
 
+#: Resource types that identify people: not accepted as contained resources (they would bypass the vault).
+PERSON_TYPES = frozenset({"Patient", "Person", "RelatedPerson", "Practitioner"})
+
+
+def _contained_people(data: dict[str, Any], root: str, issues: list[Issue]) -> None:
+    contained = data.get("contained")
+    for i, resource in enumerate(contained if isinstance(contained, list) else []):
+        if isinstance(resource, dict) and resource.get("resourceType") in PERSON_TYPES:
+            issues.append(
+                Issue(
+                    "not-supported",
+                    f"a contained {resource['resourceType']} is not accepted: send the person as an entry of the "
+                    "Bundle (their identifiers go to the identity vault)",
+                    f"{root}.contained[{i}]",
+                )
+            )
+
+
 def _identifier_keys(data: dict[str, Any], root: str, issues: list[Issue]) -> list[tuple[str, str]]:
     keys: list[tuple[str, str]] = []
     for i, ident in enumerate(data.get("identifier") or []):
@@ -605,6 +623,7 @@ class EncounterHandler(ResourceHandler):
             if key in period:
                 _check_date(period[key], f"{root}.period.{key}", issues, birth=patient, what=f"period.{key}")
         identifiers = _identifier_keys(data, root, issues)
+        _contained_people(data, root, issues)
         if issues:
             raise FhirError(422, issues)
         unit = provider or (patient.orgunit if patient else None)
@@ -675,6 +694,7 @@ class ConditionHandler(ResourceHandler):
                 data["recordedDate"], f"{root}.recordedDate", issues, birth=patient, what="recordedDate"
             )
         identifiers = _identifier_keys(data, root, issues)
+        _contained_people(data, root, issues)
         if issues:
             raise FhirError(422, issues)
         assert patient is not None
@@ -880,6 +900,7 @@ class ObservationHandler(ResourceHandler):
             )
         condition = self._case(data, root, context, patient, issues)
         identifiers = _identifier_keys(data, root, issues)
+        _contained_people(data, root, issues)
         if issues:
             raise FhirError(422, issues)
         assert patient is not None
