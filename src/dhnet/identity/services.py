@@ -504,11 +504,11 @@ def deny(
 
 def _in_jurisdiction(actor: Actor, permission: str, codes: list[str]) -> bool:
     """Whether every org unit of ``codes`` lies where ``actor`` holds ``permission``."""
-    q = jurisdiction_q(actor, permission)
-    if q is None or not codes:
+    allowed = actor.paths_for(permission)
+    if not allowed or not codes:
         return False
-    found = set(OrgUnit.objects.filter(q, code__in=codes).values_list("code", flat=True))
-    return found == set(codes)
+    paths = dict(OrgUnit.objects.filter(code__in=set(codes)).values_list("code", "path"))
+    return all(code in paths and paths[code].startswith(allowed) for code in codes)
 
 
 def _active(pseudonym: str) -> Person | None:
