@@ -716,7 +716,11 @@ def decide_review(actor: Actor, candidate_id: int, decision: str) -> Review:
             if kept_p is None or merged_p is None or kept_p.pk == merged_p.pk:
                 raise Conflict(f"review {cand.pk}: one of the persons was linked or purged meanwhile")
             kept, merged = kept_p.pseudonym, merged_p.pseudonym
-            _link(kept_p, merged_p, now)
+            # lock both rows (registrations completing them meanwhile would be lost) and re-read them
+            locked = {
+                p.pk: p for p in Person.objects.using(db).select_for_update().filter(pk__in=[kept_p.pk, merged_p.pk])
+            }
+            _link(locked[kept_p.pk], locked[merged_p.pk], now)
             cand.status = MatchCandidate.Status.LINKED
         else:
             cand.status = MatchCandidate.Status.KEPT_APART
