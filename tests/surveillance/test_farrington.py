@@ -28,7 +28,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dhnet.surveillance import Frequency, Panel, SeriesError, _glm, detect, evaluation_indices, make_control, registry
+from dhnet.surveillance import (
+    Frequency,
+    Panel,
+    SeriesError,
+    _glm,
+    detect,
+    evaluation_indices,
+    farrington,
+    make_control,
+    registry,
+)
 from dhnet.surveillance._farrington_design import _pattern, build_designs, reference_dates, reference_rows
 from dhnet.surveillance._farrington_threshold import delta_threshold, noufaily_threshold, qnbinom, qpois
 from dhnet.surveillance.farrington import (
@@ -546,6 +556,7 @@ def test_muan_on_influenza_districts_finishes_with_r_alarms(data_dir: Path) -> N
 def test_threads_give_bit_identical_results(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The chunks of fits run on ``DHNET_THREADS`` threads; each chunk is computed the same way on any."""
     panel = load_panel(data_dir, "influenza_bavaria_bw_districts_weekly.csv", None).take(list(range(30)))
+    monkeypatch.setattr(farrington, "_CHUNK_ELEMENTS", 1 << 17)  # several chunks
     results = []
     for threads in ("1", "3"):
         monkeypatch.setenv("DHNET_THREADS", threads)

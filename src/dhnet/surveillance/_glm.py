@@ -62,7 +62,7 @@ _COMPACT = 0.6
 # numpy's vectorised exp onto its slow path.
 _LOG_NIL = -700.0
 _STRAGGLERS = 0.03  # fraction of a block's fits left to the final block
-_BLOCK = 1 << 17  # rows x levels x fits iterated together (arrays stay in cache)
+_BLOCK = 1 << 19  # rows x levels x fits iterated together (larger blocks: fewer, larger per-level array passes)
 
 
 def _lsum(a: FloatArray) -> FloatArray:
@@ -77,7 +77,7 @@ def _ldot(a: FloatArray, b: FloatArray) -> FloatArray:
 
 def _div(a: FloatArray, b: FloatArray) -> FloatArray:
     """``a / b`` where ``b > 0``, else 0."""
-    out = np.zeros(np.broadcast_shapes(a.shape, b.shape))
+    out = np.zeros(a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape))
     np.divide(a, b, out=out, where=b > 0)
     return out
 
@@ -160,10 +160,24 @@ class Chunk:
             lmap = None
         self.lmap = lmap
         self.starts = None if lmap is None else np.searchsorted(lmap, np.arange(int(lmap[-1]) + 1)).astype(np.intp)
+        # When few levels are split, and each in two, agg adds the second parts one by one (reduceat is slow on
+        # small arrays); a sum of two terms does not depend on the order, so the sums are the same.
+        self._extra: list[tuple[int, int]] | None = None
+        if lmap is not None and self.starts is not None:
+            sizes = np.diff(np.append(self.starts, lmap.size))
+            if sizes.max() <= 2 and int((sizes == 2).sum()) <= 4:
+                self._extra = [(int(lev), int(self.starts[lev]) + 1) for lev in np.flatnonzero(sizes == 2)]
 
     def agg(self, a: FloatArray) -> FloatArray:
         """Per virtual level ``(V, F)`` -> per level ``(L, F)`` (sum)."""
-        return a if self.starts is None else np.asarray(np.add.reduceat(a, self.starts, axis=0))
+        if self.starts is None:
+            return a
+        if self._extra is None:
+            return np.asarray(np.add.reduceat(a, self.starts, axis=0))
+        out = a[self.starts]
+        for level, v in self._extra:
+            out[level] += a[v]
+        return out
 
     def expand(self, a: FloatArray) -> FloatArray:
         """Per level ``(L, F)`` -> per virtual level ``(V, F)``."""

@@ -126,7 +126,7 @@ METHOD = "farrington-flexible"
 Powertrans = Literal["none", "1/2", "2/3"]
 ThresholdMethod = Literal["delta", "nbPlugin", "muan"]
 _T = TypeVar("_T", bound=np.generic)
-_CHUNK_ELEMENTS = 1 << 17  # rows x levels x fits processed at once (arrays stay in cache)
+_CHUNK_ELEMENTS = 1 << 20  # rows x levels x fits processed at once (about 0.25 GB of arrays at the peak)
 _MAX_THREADS = 4
 
 
