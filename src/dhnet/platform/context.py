@@ -23,4 +23,9 @@ def actor(request: HttpRequest) -> dict[str, Any]:
         "can_report": current.has("surveillance:report:write") or current.has("surveillance:aggregate:read"),
         "can_diseases": current.has("diseases:disease:read"),
         "can_jobs": current.has("surveillance:run:write"),
+        "can_cases": current.has("surveillance:report:read"),
+        "can_consent": current.has("consent:consent:read"),
+        "can_release": current.has("release:dataset:read"),
+        "can_matches": current.has("identity:match:write"),
+        "can_reidentify": current.has("identity:person:read"),
     }
