@@ -16,7 +16,8 @@ A Bundle (``type`` ``transaction``) holds, in this order:
 * ``Encounter`` — the visit at the reporting facility: status, class, period, the district as
   ``serviceProvider`` identifier (:data:`dhnet.fhir.measurereport.ORGUNIT_CODE_SYSTEM`), death as discharge
   disposition;
-* 0–2 lab ``Observation`` s — LOINC test codes fitting the disease, specimen date, SNOMED CT result;
+* 0–2 lab ``Observation`` s — LOINC test codes fitting the disease, specimen date, SNOMED CT result, the
+  Condition as ``focus`` (so several case reports can share one Bundle);
 * optionally a ``Consent`` — research use granted or refused.
 
 Every entry is a ``POST`` with ``ifNoneExist`` on its identifier (the facility's systems; the national identifier
@@ -298,9 +299,9 @@ class CaseGenerator:
             specimen = min(visit + dt.timedelta(days=n), report_date)
             positive = classification == "confirmed" or rng.random() < 0.3
             key = (f"{base}/lab", f"L{self.seed}-{index:08d}-{n}")
-            entries.append(
-                _entry(ids.urn(), _observation(key, patient_url, encounter_url, loinc, specimen, positive), key)
-            )
+            observation = _observation(key, patient_url, encounter_url, loinc, specimen, positive)
+            observation["focus"] = [{"reference": condition_url}]  # the case this result is for
+            entries.append(_entry(ids.urn(), observation, key))
         if consent is not None:
             key = (f"{base}/consent", f"K{self.seed}-{index:08d}")
             entries.append(_entry(ids.urn(), _consent(key, patient_url, consent, report_date), key))
