@@ -70,9 +70,19 @@ def test_demo_loads_the_country_users_and_signals(demo: tuple[Any, Path]) -> Non
     assert munich.geometry["type"] in ("Polygon", "MultiPolygon")
     assert (munich.population or 0) > 1_000_000
     assert OrgUnit.objects.get(code="03401").population == 75986  # from the GeoJSON (Delmenhorst)
-    assert CountValue.objects.filter(disease__code="influenza").count() == 23 * 416
-    assert CountValue.objects.filter(disease__code="salmonellosis").count() == 16 * 528
-    assert CountValue.objects.filter(batch__source="demo").count() == CountValue.objects.count()
+    assert CountValue.objects.filter(disease__code="influenza", batch__source="demo").count() == 23 * 416
+    assert CountValue.objects.filter(disease__code="salmonellosis", batch__source="demo").count() == 16 * 528
+    demo_counts = CountValue.objects.filter(batch__source="demo").count()
+    case_counts = CountValue.objects.filter(batch__source="cases").count()
+    assert demo_counts + case_counts == CountValue.objects.count()
+    # The case reports: through the FHIR intake, pseudonymised, counted by week into detection.
+    from dhnet.cases.models import Case
+    from dhnet.cli.demo import SUBSET_CASE_BUNDLES
+
+    assert Case.objects.count() == SUBSET_CASE_BUNDLES
+    assert case_counts > 0
+    assert all(len(p) == 64 for p in Case.objects.values_list("pseudonym", flat=True))
+    assert "case reports" in result.output
     assert Detection.objects.exists()
     assert Signal.objects.filter(disease__code="influenza").exists()
     assert Signal.objects.filter(disease__code="measles").exists()

@@ -273,6 +273,38 @@ def load_counts(actor: Any, data: Path, *, subset: bool) -> tuple[int, list[str]
     return changed, lines
 
 
+# --- case reports -------------------------------------------------------------------------------------------------
+
+#: Case-report Bundles of the demo (generated, seeded: the same every run), full demo and ``--subset``.
+DEMO_CASE_BUNDLES = 400
+SUBSET_CASE_BUNDLES = 80
+
+
+def load_cases(actor: Any, *, subset: bool, progress: bool = True) -> tuple[int, str]:
+    """Post the demo's FHIR case-report Bundles (:class:`dhnet.cases.generate.CaseGenerator`, seed 2024: persons,
+    conditions of the catalogue's diseases, encounters, lab results, some research consents) through the FHIR
+    intake, as a reporting system would: identities go to the vault, cases carry pseudonyms, the counts by week
+    reach detection. A second run resends the same Bundles and stores nothing new. Returns (Condition entries
+    created, summary line)."""
+    from tqdm import tqdm
+
+    from dhnet.cases.generate import CaseGenerator, demo_districts
+    from dhnet.fhir import services as fhir
+
+    n = SUBSET_CASE_BUNDLES if subset else DEMO_CASE_BUNDLES
+    generator = CaseGenerator(2024, districts=demo_districts(subset=subset))
+    created = answered = 0
+    for i in tqdm(range(n), desc="case reports", unit="bundle", disable=not progress, file=sys.stderr):
+        data = generator.bundle(i)
+        answer = fhir.bundle(actor, data)
+        for sent, got in zip(data.get("entry", []), answer.get("entry", []), strict=False):
+            if sent.get("resource", {}).get("resourceType") == "Condition":
+                answered += 1
+                created += str(got.get("response", {}).get("status", "")).startswith("201")
+    state = "already loaded" if created == 0 else f"{created} new"
+    return created, f"case reports (FHIR Bundles, pseudonymised at intake): {n} Bundles, {answered} cases ({state})"
+
+
 # --- users --------------------------------------------------------------------------------------------------------
 
 
@@ -411,6 +443,9 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
         changed, lines = load_counts(actor, data_dir, subset=subset)
         for line in lines:
             _say(line)
+        new_cases, line = load_cases(actor, subset=subset, progress=sys.stderr.isatty())
+        changed += new_cases
+        _say(line)
         credentials = credentials or default_credentials_file()
         users = ensure_users(actor, credentials)
         if detect or (detect is None and (changed or not _detection_done())):
