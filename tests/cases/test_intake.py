@@ -46,3 +46,39 @@ def test_retry_stores_nothing_new(reporter: Client) -> None:
     assert Case.objects.count() == 1
     assert LabResult.objects.count() == 1
     assert StoredResource.objects.count() == 4
+
+
+def test_single_creates_with_if_none_exist(reporter: Client) -> None:
+    from tests.cases.fixtures import encounter, observation, patient
+
+    created = post(reporter, "/fhir/Patient", patient())
+    assert created.status_code == 201, created.content
+    patient_id = created.json()["id"]
+    assert post(reporter, "/fhir/Patient", patient()).json()["id"] == patient_id  # the same person: that Patient
+    subject = f"Patient/{patient_id}"
+    header = {"HTTP_IF_NONE_EXIST": "identifier=https://clinic.example.org/encounters|E-1"}
+    first = post(reporter, "/fhir/Encounter", encounter(subject), **header)
+    assert first.status_code == 201, first.content
+    changed = encounter(subject, status="cancelled")
+    again = post(reporter, "/fhir/Encounter", changed, **header)
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    lonely = post(reporter, "/fhir/Observation", observation(subject))
+    assert lonely.status_code == 422  # a lab result without its case
+    assert lonely.json()["issue"][0]["expression"] == ["Observation.focus"]
+    assert StoredResource.objects.count() == 2
+
+
+def test_a_batch_bundle_takes_entries_one_by_one(reporter: Client) -> None:
+    from tests.cases.fixtures import bundle, condition, patient
+
+    good = patient()
+    bad = patient(national="OTHER", gender="F")
+    answer = post(reporter, "/fhir", bundle(good, bad, condition("Patient/none"), btype="batch"))
+    assert answer.status_code == 200, answer.content
+    statuses = [e["response"]["status"] for e in answer.json()["entry"]]
+    assert statuses[0] == "201 Created"
+    assert statuses[1].startswith("400")
+    assert statuses[2].startswith("422")
+    assert StoredResource.objects.filter(resource_type="Patient").count() == 1
+    assert Case.objects.count() == 0
