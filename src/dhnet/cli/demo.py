@@ -278,21 +278,29 @@ def load_counts(actor: Any, data: Path, *, subset: bool) -> tuple[int, list[str]
 #: Case-report Bundles of the demo (generated, seeded: the same every run), full demo and ``--subset``.
 DEMO_CASE_BUNDLES = 400
 SUBSET_CASE_BUNDLES = 80
+#: Report dates of the demo's case reports: the last year of the influenza data, ending before its last weeks, so that
+#: the dashboard still opens on influenza (the most recent disease with a map).
+CASES_FROM, CASES_TO = dt.date(2008, 1, 7), dt.date(2008, 11, 30)
 
 
 def load_cases(actor: Any, *, subset: bool, progress: bool = True) -> tuple[int, str]:
     """Post the demo's FHIR case-report Bundles (:class:`dhnet.cases.generate.CaseGenerator`, seed 2024: persons,
     conditions of the catalogue's diseases, encounters, lab results, some research consents) through the FHIR
     intake, as a reporting system would: identities go to the vault, cases carry pseudonyms, the counts by week
-    reach detection. A second run resends the same Bundles and stores nothing new. Returns (Condition entries
-    created, summary line)."""
+    reach detection. They fall in 2008, the last year of the influenza data; the diseases of the aggregate datasets
+    are left out, so that their dashboards stay on the real data. A second run resends the same Bundles and stores
+    nothing new. Returns (Condition entries created, summary line)."""
     from tqdm import tqdm
 
-    from dhnet.cases.generate import CaseGenerator, demo_districts
+    from dhnet.cases.generate import CaseGenerator, catalogue_diseases, demo_districts
     from dhnet.fhir import services as fhir
 
     n = SUBSET_CASE_BUNDLES if subset else DEMO_CASE_BUNDLES
-    generator = CaseGenerator(2024, districts=demo_districts(subset=subset))
+    aggregate = {d.disease for d in DATASETS}
+    diseases = [d for d in catalogue_diseases() if d.code not in aggregate]
+    generator = CaseGenerator(
+        2024, districts=demo_districts(subset=subset), diseases=diseases, start=CASES_FROM, end=CASES_TO
+    )
     created = answered = 0
     for i in tqdm(range(n), desc="case reports", unit="bundle", disable=not progress, file=sys.stderr):
         data = generator.bundle(i)
