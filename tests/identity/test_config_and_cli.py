@@ -153,9 +153,11 @@ def test_the_vault_in_its_own_database(tmp_path: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "dhnet.platform.settings",
     }
     dhnet = [sys.executable, "-c", "from dhnet.cli import main; main()"]
-    for args in (["migrate"], ["vault", "migrate"]):
-        proc = subprocess.run([*dhnet, *args], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
-        assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = subprocess.run([*dhnet, "migrate"], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "vault database up to date" in proc.stderr  # `dhnet migrate` covers the vault's own database too
+    proc = subprocess.run([*dhnet, "vault", "migrate"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]  # and its own command is idempotent
     proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     pseudonym = proc.stdout.strip().splitlines()[-1]

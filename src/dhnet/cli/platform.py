@@ -64,11 +64,17 @@ def _pending_migrations() -> list[str]:
 @main.command()
 @click.option("-v", "--verbose", is_flag=True, help="List every migration applied.")
 def migrate(verbose: bool) -> None:
-    """Create or upgrade the database schema."""
+    """Create or upgrade the database schema (and the identity vault's, when it has its own database)."""
     _django()
+    from django.conf import settings
     from django.core.management import call_command
 
+    from dhnet.identity.routers import ALIAS
+
     call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+    if ALIAS in settings.DATABASES:  # DHNET_VAULT_DATABASE_URL: the vault's tables live there only
+        call_command("migrate", database=ALIAS, interactive=False, verbosity=1 if verbose else 0)
+        click.echo("migrate: vault database up to date", err=True)
     click.echo("migrate: database up to date", err=True)
 
 
