@@ -21,13 +21,16 @@ a fit needs no per-row work at all.  As in R, the working weights, hat values
 and unscaled covariance belong to the *last* iteration (R's QR), the fitted
 values to the final coefficients.
 
-Speed: a fit iterates row by row (one ``exp`` per row and iteration, on
-cache-sized blocks) only until its trend has converged to machine precision;
-after that only the level intercepts still move -- those of levels without
-counts drift towards ``-inf``, one unit per iteration, for as long as R keeps
-iterating -- so its row weights just scale by ``exp(change of the intercept)``
-and the remaining iterations run on per-level sums.  The few fits that are slow
-to converge are finished together at the end.
+Speed: a fit iterates row by row (one ``exp`` per row and iteration, in blocks
+of a few thousand fits, so that the per-level arrays of an iteration are large
+enough for numpy's per-call cost not to dominate) only until its trend has
+converged to machine precision; after that only the level intercepts still move
+-- those of levels without counts drift towards ``-inf``, one unit per
+iteration, for as long as R keeps iterating -- so its row weights just scale by
+``exp(change of the intercept)`` and the remaining iterations run on per-level
+sums.  The few fits that are slow to converge are finished together at the end.
+Only the weight sums are kept while iterating; the row weights of the results
+(``prior * mu`` and R's working weights) are rebuilt once from the coefficients.
 
 Deliberate difference: R clamps ``mu`` at ``.Machine$double.eps``
 (``poisson()$linkinv``); we do not.  It only matters for rows of levels without
@@ -351,7 +354,7 @@ class Chunk:
         park: _Park,
         last: bool,
     ) -> IntArray:
-        """IRLS iterations of the fits ``ids`` (a block that fits in cache), row by row.
+        """IRLS iterations of the fits ``ids`` (a block), row by row.
 
         Unless ``last``, returns early with the fits still iterating once they are few (to be rerun).
         """

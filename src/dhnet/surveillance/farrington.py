@@ -85,9 +85,12 @@ Weekly, monthly and daily panels are supported as R's ``sts`` with
 days divided by the length of the panel's first period, as in R).
 
 Speed: every (series, evaluated period) fit of a panel runs at once, by
-:mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.  The chunks of fits run on a few threads
-(``DHNET_THREADS``, default: the usable cores, at most 4) since numpy releases the GIL in the row-wise
-passes; a chunk is computed the same way on any thread, so the results do not depend on the thread count.
+:mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.  The fits are processed in chunks of
+about 2^20 array elements (a few thousand fits; about 0.25 GB of arrays at the peak per chunk).  The chunks
+run on a few threads (``DHNET_THREADS``, default: the usable cores, at most 4) since numpy releases the GIL
+in the row-wise passes; a chunk is computed the same way on any thread, so the results do not depend on
+the thread count.  The special functions come from scipy's compiled ufuncs without ``scipy.special``'s
+package import (:mod:`._special`: start-up time of ``dhnet detect``).
 
 ``fitFun``, ``verbose`` and ``glmWarnings`` have no counterpart; R's ``range`` is
 the ``start``/``end`` (or ``idx``) of the evaluated periods.
