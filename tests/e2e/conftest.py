@@ -7,6 +7,8 @@ tests never download a browser (no ``playwright install``).
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import socket
@@ -15,7 +17,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,33 @@ DHNET = [sys.executable, "-c", "from dhnet.cli import main; main()"]
 
 
 @dataclass
+class Mailbox:
+    """What the SMTP receiver on loopback got (the platform's mail goes there)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, recipient: str, timeout: float = 20.0) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.messages):
+                if recipient in str(message["To"]):
+                    return message
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {recipient} within {timeout} s")
+
+
+@dataclass
 class Server:
     url: str
     env: dict[str, str]
     users: dict[str, dict[str, str]]
+    mailbox: Mailbox
 
     def dhnet(self, *args: str) -> str:
         done = subprocess.run([*DHNET, *args], env=self.env, capture_output=True, text=True, timeout=120, check=False)
@@ -58,11 +84,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if os.environ.get("DHNET_E2E_REQUIRED"):  # bin/test and bin/e2e install it: its absence is a failure there
             pytest.fail("Debian's chromium is not installed at /usr/bin/chromium")
         pytest.skip("Debian's chromium is not installed: run bin/e2e (it installs it)")
+    from aiosmtpd.controller import Controller
+
     home = tmp_path_factory.mktemp("e2e")
+    mailbox = Mailbox()
+    smtp_port = _free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port, ready_timeout=10)
+    smtp.start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DHNET_", "DATABASE_URL", "DJANGO_"))},
         "DHNET_DATA_DIR": str(home),
         "DATABASE_URL": f"sqlite:///{home / 'e2e.sqlite3'}",
+        "DHNET_EMAIL_HOST": "127.0.0.1",
+        "DHNET_EMAIL_PORT": str(smtp_port),
     }
     credentials = home / "credentials.json"
     done = subprocess.run(
@@ -98,8 +132,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 raise AssertionError(f"dhnet serve did not start: {(home / 'serve.log').read_text()}")
             time.sleep(0.2)
         users = json.loads(credentials.read_text())["users"]
-        yield Server(url, env, users)
+        yield Server(url, env, users, mailbox)
     finally:
+        smtp.stop()
         proc.terminate()
         try:
             proc.wait(timeout=10)

@@ -283,6 +283,17 @@ SUBSET_CASE_BUNDLES = 80
 CASES_FROM, CASES_TO = dt.date(2008, 1, 7), dt.date(2008, 11, 30)
 
 
+def demo_case_generator(*, subset: bool) -> Any:
+    """The seeded generator of the demo's case reports (the same Bundles every run; tests read persons from it)."""
+    from dhnet.cases.generate import CaseGenerator, catalogue_diseases, demo_districts
+
+    aggregate = {d.disease for d in DATASETS}
+    diseases = [d for d in catalogue_diseases() if d.code not in aggregate]
+    return CaseGenerator(
+        2024, districts=demo_districts(subset=subset), diseases=diseases, start=CASES_FROM, end=CASES_TO
+    )
+
+
 def load_cases(actor: Any, *, subset: bool, progress: bool = True) -> tuple[int, str]:
     """Post the demo's FHIR case-report Bundles (:class:`dhnet.cases.generate.CaseGenerator`, seed 2024: persons,
     conditions of the catalogue's diseases, encounters, lab results, some research consents) through the FHIR
@@ -292,15 +303,10 @@ def load_cases(actor: Any, *, subset: bool, progress: bool = True) -> tuple[int,
     nothing new. Returns (Condition entries created, summary line)."""
     from tqdm import tqdm
 
-    from dhnet.cases.generate import CaseGenerator, catalogue_diseases, demo_districts
     from dhnet.fhir import services as fhir
 
     n = SUBSET_CASE_BUNDLES if subset else DEMO_CASE_BUNDLES
-    aggregate = {d.disease for d in DATASETS}
-    diseases = [d for d in catalogue_diseases() if d.code not in aggregate]
-    generator = CaseGenerator(
-        2024, districts=demo_districts(subset=subset), diseases=diseases, start=CASES_FROM, end=CASES_TO
-    )
+    generator = demo_case_generator(subset=subset)
     created = answered = 0
     for i in tqdm(range(n), desc="case reports", unit="bundle", disable=not progress, file=sys.stderr):
         data = generator.bundle(i)
