@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from django.conf import settings as settings_module
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -29,6 +30,8 @@ from tests.reporting.helpers import DHIS2_WEEK, post_dhis2
 pytestmark = pytest.mark.usefixtures("mappings")
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
+#: Text without NUL: a NUL in a stored string is a known 500 on PostgreSQL (test_nul_in_a_value_set below)
+TEXT = st.characters(blacklist_characters="\x00")
 KEYS = st.sampled_from(
     [
         "dataSet", "period", "orgUnit", "completeDate", "dataValues", "dataElement", "categoryOptionCombo", "value",
@@ -40,12 +43,12 @@ SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False)
-    | st.text(max_size=12)
+    | st.text(TEXT, max_size=12)
     | st.sampled_from(["MeaslesCas1", "CholeraCas1", "Under5aaaaa", "District11a", DHIS2_WEEK, "2024W99", "12", "-3"])
 )
 JSON = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.text(max_size=6), inner, max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.text(TEXT, max_size=6), inner, max_size=5),
     max_leaves=25,
 )
 
@@ -70,7 +73,7 @@ PATHS = [
     ["dataValues", 0, "dataElement"], ["dataValues", 0, "value"], ["dataValues", 1, "value"],
     ["dataValues", 2, "categoryOptionCombo"], ["dataValues", 1, "orgUnit"], ["dataValues", 3, "period"],
 ]  # fmt: skip
-OVERLONG = st.sampled_from(["9" * 400, "x" * 100_000, "1e309", "١٢", "12\x00", " 12 "])
+OVERLONG = st.sampled_from(["9" * 400, "x" * 100_000, "1e309", "١٢", " 12 "])
 
 
 def _state() -> tuple[int, int, int, int]:
@@ -139,6 +142,19 @@ def test_dhis2_mutated_value_sets(client: Client, path: list[Any], value: Any, r
 @settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES)
 def test_dhis2_random_bytes_and_options(client: Client, raw: bytes, query: str) -> None:
     _check_dhis2(client, raw, query)
+
+
+@pytest.mark.xfail(
+    "postgresql" in settings_module.DATABASES["default"]["ENGINE"],
+    strict=True,
+    reason="found by the mutation test on PostgreSQL: a NUL character in completeDate or dataSet reaches the import "
+    "batch's JSON summary, which PostgreSQL cannot store (UntranslatableCharacter, a 500); when dhnet.reporting "
+    "refuses or strips it, remove this mark and the NUL exclusion of TEXT",
+)
+@pytest.mark.parametrize("where", ["completeDate", "dataSet"])
+def test_nul_in_a_value_set(client: Client, where: str) -> None:
+    body = {**_value_set(), where: "12\x00"}
+    _check_dhis2(client, body)
 
 
 def test_dhis2_valid_set_is_stored_once(client: Client) -> None:
@@ -214,7 +230,7 @@ def test_csv_random_bytes(users: dict[str, User], raw: bytes) -> None:
     _check_csv(actor_of(users["regional_officer"]), raw)
 
 
-@given(text=csv_files())
+@given(text=csv_files().filter(lambda t: "\x00" not in t))  # NUL: test_nul_in_an_uploaded_csv_file
 @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
 def test_csv_upload_page_never_fails(client: Client, text: str) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -223,6 +239,21 @@ def test_csv_upload_page_never_fails(client: Client, text: str) -> None:
     response = client.post(reverse("reporting:upload"), {"file": SimpleUploadedFile("f.csv", text.encode())})
     assert response.status_code in (200, 302, 400, 403), response.status_code
     assert _state()[:3] == before[:3]  # the upload page only stages (a dry run) until confirmed
+
+
+@pytest.mark.xfail(
+    "postgresql" in settings_module.DATABASES["default"]["ENGINE"],
+    strict=True,
+    reason="found by the upload-page test on PostgreSQL: the staged upload keeps the file's text, and a NUL in it is "
+    "a 500 (PostgreSQL text cannot hold NUL); when dhnet.reporting refuses such a file with a 400, remove this mark "
+    "and the NUL filter of test_csv_upload_page_never_fails",
+)
+def test_nul_in_an_uploaded_csv_file(client: Client) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = b"orgunit,disease,period_start,cases\nD11,measles,2024-W05,1\x00\n"
+    response = client.post(reverse("reporting:upload"), {"file": SimpleUploadedFile("nul.csv", data)})
+    assert response.status_code in (200, 302, 400)
 
 
 def test_csv_valid_file_is_stored_once(users: dict[str, User]) -> None:
