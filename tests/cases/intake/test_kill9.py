@@ -8,8 +8,10 @@ connection, a refused one while the server is down, or a time-out. Meanwhile the
 Condition identifier, none missing, none twice), one pseudonym per person, every lab result once, and
 ``dhnet audit verify`` passes.
 
-``DHNET_KILL9_BUNDLES`` sets the number of Bundles (default 10,000, the issue's figure; bounded in time by
-``DEADLINE``). It takes minutes, so it is marked ``slow`` (``bin/test`` runs it).
+``DHNET_KILL9_BUNDLES`` sets the number of Bundles (default 10,000, the issue's figure), ``DHNET_KILL9_DEADLINE``
+the bound in seconds of the send phase (default 3,600). At the intake's present speed (6–8 Bundles/s on the
+2-core machine under load, see ``bench/bench_case_intake.py``) 10,000 Bundles take 20–30 minutes, so it is marked
+``slow`` (``bin/test`` runs it).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ BUNDLES = int(os.environ.get("DHNET_KILL9_BUNDLES", "10000"))
 KILLS = 5
 CLIENTS = 4
 SEED = 99
-DEADLINE = 1500.0  # seconds for the whole send phase
+DEADLINE = float(os.environ.get("DHNET_KILL9_DEADLINE", "3600"))  # seconds for the whole send phase
 DISTRICTS = [f"K{r}{d}" for r in range(2) for d in range(5)]
 
 
@@ -183,12 +185,13 @@ def _database(tmp_path: Path) -> tuple[str, Any]:
         import psycopg
 
         name = f"dhnet_kill9_{os.getpid()}"
-        with psycopg.connect(url, autocommit=True) as con:
+        admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))  # the run's own database may not exist
+        with psycopg.connect(admin, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             con.execute(f'CREATE DATABASE "{name}"')
 
         def drop() -> None:
-            with psycopg.connect(url, autocommit=True) as con:
+            with psycopg.connect(admin, autocommit=True) as con:
                 con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
         return urlunsplit(urlsplit(url)._replace(path=f"/{name}")), drop
