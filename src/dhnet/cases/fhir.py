@@ -108,6 +108,7 @@ class ConditionRef:
     patient: PatientRef
     encounter: EncounterRef | None
     evidence: list[str] = field(default_factory=list)  # references of Observations named as evidence
+    case_id: int | None = None  # known for a stored Condition (a new one's case is found by its key)
 
 
 @dataclass
@@ -349,7 +350,7 @@ def _from_stored(context: Context, stored: StoredResource, issues: list[Issue], 
         issues.append(Issue("not-found", f"Condition/{stored.logical_id} is not a case report", where))
         return None
     patient = PatientRef("", case.pseudonym, case.orgunit, case.sex, None, None, False, where)
-    return ConditionRef(stored.logical_id, (case.source_system, case.source_value), patient, None)
+    return ConditionRef(stored.logical_id, (case.source_system, case.source_value), patient, None, case_id=case.pk)
 
 
 def _inpatient(content: dict[str, Any]) -> bool:
@@ -406,9 +407,12 @@ def _prepared(
     existing_id: str | None,
     extra: Any = None,
     summary: dict[str, Any] | None = None,
+    by_content: bool = True,
 ) -> Prepared:
+    """``by_content``: look for a stored resource with the same content when no ``existing_id`` is known (not
+    needed where identity decides: a Patient by its person, a Condition by its identifier)."""
     digest = checksum(content)
-    if existing_id is None:
+    if existing_id is None and by_content:
         existing_id = _existing_by_checksum(resource_type, digest)
     return Prepared(
         resource_type=resource_type,
@@ -521,6 +525,7 @@ class PatientHandler(ResourceHandler):
             subject=pseudonym,
             existing_id=existing,
             summary={"orgunit": unit.code, "match": match},
+            by_content=False,
         )
         logical_id = prepared.existing_id or prepared.logical_id or ""
         context.state.setdefault("cases.patients", {})[pseudonym] = logical_id
@@ -762,6 +767,7 @@ class ConditionHandler(ResourceHandler):
             existing_id=existing_id,
             extra=facts,
             summary={"orgunit": unit.code, "disease": disease.code},
+            by_content=False,
         )
         logical_id = prepared.existing_id or prepared.logical_id or ""
         ref = ConditionRef(logical_id, key, patient, encounter, evidence)
@@ -914,14 +920,9 @@ class ObservationHandler(ResourceHandler):
             content["encounter"] = {"reference": f"Encounter/{encounter.logical_id}"}
         content["focus"] = [{"reference": f"Condition/{condition.logical_id}"}]
         value, interpretation = _value(data), _interpretation(data)
-        existing_case = (
-            Case.objects.filter(source_system=condition.key[0], source_value=condition.key[1])
-            .values_list("pk", flat=True)
-            .first()
-        )
         facts = LabFacts(
             condition.key,
-            existing_case,
+            condition.case_id,
             {
                 "loinc": loinc[:32],
                 "display": display[:255],
