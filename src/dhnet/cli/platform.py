@@ -64,7 +64,10 @@ def _pending_migrations() -> list[str]:
 @main.command()
 @click.option("-v", "--verbose", is_flag=True, help="List every migration applied.")
 def migrate(verbose: bool) -> None:
-    """Create or upgrade the database schema (and the identity vault's, when it has its own database)."""
+    """Create or upgrade the database schema (the identity vault's too).
+
+    The vault has its own tables, in its own database when DHNET_VAULT_DATABASE_URL is set.
+    """
     _django()
     from django.conf import settings
     from django.core.management import call_command
