@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 import pytest
-from django.conf import settings as settings_module
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -144,17 +143,13 @@ def test_dhis2_random_bytes_and_options(client: Client, raw: bytes, query: str) 
     _check_dhis2(client, raw, query)
 
 
-@pytest.mark.xfail(
-    "postgresql" in settings_module.DATABASES["default"]["ENGINE"],
-    strict=True,
-    reason="found by the mutation test on PostgreSQL: a NUL character in completeDate or dataSet reaches the import "
-    "batch's JSON summary, which PostgreSQL cannot store (UntranslatableCharacter, a 500); when dhnet.reporting "
-    "refuses or strips it, remove this mark and the NUL exclusion of TEXT",
-)
 @pytest.mark.parametrize("where", ["completeDate", "dataSet"])
 def test_nul_in_a_value_set(client: Client, where: str) -> None:
     body = {**_value_set(), where: "12\x00"}
     _check_dhis2(client, body)
+    response = post_dhis2(client, body)
+    assert response.status_code == 400
+    assert f"{where}: contains a NUL character" in response.json()["message"]
 
 
 def test_dhis2_valid_set_is_stored_once(client: Client) -> None:
@@ -241,19 +236,13 @@ def test_csv_upload_page_never_fails(client: Client, text: str) -> None:
     assert _state()[:3] == before[:3]  # the upload page only stages (a dry run) until confirmed
 
 
-@pytest.mark.xfail(
-    "postgresql" in settings_module.DATABASES["default"]["ENGINE"],
-    strict=True,
-    reason="found by the upload-page test on PostgreSQL: the staged upload keeps the file's text, and a NUL in it is "
-    "a 500 (PostgreSQL text cannot hold NUL); when dhnet.reporting refuses such a file with a 400, remove this mark "
-    "and the NUL filter of test_csv_upload_page_never_fails",
-)
 def test_nul_in_an_uploaded_csv_file(client: Client) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     data = b"orgunit,disease,period_start,cases\nD11,measles,2024-W05,1\x00\n"
     response = client.post(reverse("reporting:upload"), {"file": SimpleUploadedFile("nul.csv", data)})
-    assert response.status_code in (200, 302, 400)
+    assert response.status_code in (200, 400)  # the page again, with the reason
+    assert "line 2 contains a NUL character" in response.content.decode()
 
 
 def test_csv_valid_file_is_stored_once(users: dict[str, User]) -> None:

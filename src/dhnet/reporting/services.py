@@ -790,10 +790,16 @@ def _write_submissions(actor: Actor, reported: set[tuple[int, dt.date]], source:
 
 
 def decode_text(data: bytes, what: str = "file") -> str:
+    """The UTF-8 text of an uploaded file; a NUL character (no CSV holds one; PostgreSQL text cannot store it) is
+    refused naming its line."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Invalid(f"{what}: not UTF-8 text (byte {exc.start})") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise Invalid(f"{what}: line {text.count(chr(10), 0, nul) + 1} contains a NUL character (not a text file?)")
+    return text
 
 
 def parse_csv(text: str) -> tuple[list[Row], list[RowError]]:
