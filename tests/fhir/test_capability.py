@@ -27,9 +27,14 @@ def test_capability_statement(db: Any) -> None:
     assert {"MeasureReport", "Patient", "Encounter", "Condition", "Observation"} <= {
         r["type"] for r in rest["resource"]
     }
-    report = rest["resource"][0]
+    by_type = {r["type"]: r for r in rest["resource"]}
+    report = by_type["MeasureReport"]
     assert [i["code"] for i in report["interaction"]] == ["create", "read", "vread"]
     assert report["conditionalCreate"] is True
+    audit = by_type["AuditEvent"]  # searched, never written through FHIR
+    assert [i["code"] for i in audit["interaction"]] == ["search-type"]
+    assert {p["name"] for p in audit["searchParam"]} >= {"patient", "agent", "date", "action"}
+    assert [r["type"] for r in rest["resource"]] == sorted(by_type)
     assert [i["code"] for i in rest["interaction"]] == ["transaction", "batch"]
     assert data["implementation"]["url"] == "http://testserver/fhir/"
 

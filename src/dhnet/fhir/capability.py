@@ -11,15 +11,34 @@ from dhnet.fhir.registry import HANDLERS
 FHIR_VERSION = "4.0.1"
 SECURITY = (
     "Send an API token as `Authorization: Bearer dhn_...` (created at /api/v1/tokens or with `dhnet token create`), "
-    "or use a logged-in browser session. Writing a MeasureReport needs surveillance:report:write at the org unit "
-    "it reports for (a role holds at an org unit and everything below it); reading needs "
-    "surveillance:aggregate:read there. GET /fhir/metadata is public."
+    "or use a logged-in browser session. Writing a MeasureReport or a case report needs surveillance:report:write at "
+    "the org unit it reports for (a role holds at an org unit and everything below it); reading needs "
+    "surveillance:aggregate:read (aggregates) or surveillance:report:read (case reports) there; a Consent needs "
+    "consent:consent:write; AuditEvent search needs audit:record:read. GET /fhir/metadata is public."
 )
+
+#: Searches answered outside the resource handlers (the audit trail; a person's Consents).
+SEARCHES: list[dict[str, Any]] = [
+    {
+        "type": "AuditEvent",
+        "documentation": "The platform's hash-chained audit trail, read only (audit:record:read); each search is "
+        "itself audited.",
+        "interaction": [{"code": "search-type"}],
+        "searchParam": [
+            {"name": "patient", "type": "reference", "documentation": "Patient/<id> or the person's pseudonym"},
+            {"name": "agent", "type": "string", "documentation": "the user name of who acted"},
+            {"name": "date", "type": "date", "documentation": "eq, ge, gt, le, lt prefixes"},
+            {"name": "action", "type": "token", "documentation": "C, R, U, D or E"},
+            {"name": "_count", "type": "number"},
+            {"name": "_offset", "type": "number"},
+        ],
+    }
+]
 
 
 def statement(base_url: str) -> dict[str, Any]:
-    resources = []
-    for handler in sorted(HANDLERS.values(), key=lambda h: h.resource_type):
+    resources: list[dict[str, Any]] = [dict(search) for search in SEARCHES]
+    for handler in HANDLERS.values():
         resources.append(
             {
                 "type": handler.resource_type,
@@ -33,6 +52,7 @@ def statement(base_url: str) -> dict[str, Any]:
                 "conditionalDelete": "not-supported",
             }
         )
+    resources.sort(key=lambda r: str(r["type"]))
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -40,13 +60,18 @@ def statement(base_url: str) -> dict[str, Any]:
         "publisher": "dhnet",
         "kind": "instance",
         "software": {"name": "dhnet", "version": __version__},
-        "implementation": {"description": "dhnet FHIR R4 intake (IDSR aggregate reports)", "url": base_url},
+        "implementation": {
+            "description": "dhnet FHIR R4 intake (IDSR aggregate reports, case reports with pseudonymisation)",
+            "url": base_url,
+        },
         "fhirVersion": FHIR_VERSION,
         "format": ["json", "application/fhir+json"],
         "rest": [
             {
                 "mode": "server",
-                "documentation": "Aggregate surveillance reports as MeasureReport; transaction and batch Bundles.",
+                "documentation": "Aggregate surveillance reports as MeasureReport; case reports as Patient, Condition, "
+                "Encounter, Observation and Consent (direct identifiers go to the identity vault); transaction and "
+                "batch Bundles; a person's Consents at Patient/<id>/Consent; the audit trail as AuditEvent.",
                 "security": {
                     "cors": False,
                     "service": [{"text": "Bearer API tokens"}],
