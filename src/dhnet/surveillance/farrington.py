@@ -86,7 +86,8 @@ days divided by the length of the panel's first period, as in R).
 
 Speed: every (series, evaluated period) fit of a panel runs at once, by
 :mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.  The fits are processed in chunks of
-about 2^20 array elements (a few thousand fits; about 0.25 GB of arrays at the peak per chunk).  The chunks
+about 2^18 array elements (about a thousand fits; about 60 MB of arrays at the peak per chunk: larger chunks
+cost more in first-touch page faults than they save in per-call overhead).  The chunks
 run on a few threads (``DHNET_THREADS``, default: the usable cores, at most 4) since numpy releases the GIL
 in the row-wise passes; a chunk is computed the same way on any thread, so the results do not depend on
 the thread count.  The special functions come from scipy's compiled ufuncs without ``scipy.special``'s
@@ -129,7 +130,7 @@ METHOD = "farrington-flexible"
 Powertrans = Literal["none", "1/2", "2/3"]
 ThresholdMethod = Literal["delta", "nbPlugin", "muan"]
 _T = TypeVar("_T", bound=np.generic)
-_CHUNK_ELEMENTS = 1 << 20  # rows x levels x fits processed at once (about 0.25 GB of arrays at the peak)
+_CHUNK_ELEMENTS = 1 << 18  # rows x levels x fits processed at once (about 60 MB of arrays at the peak)
 _MAX_THREADS = 4
 
 
