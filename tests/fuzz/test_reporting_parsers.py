@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from django.conf import settings as settings_module
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -29,8 +30,6 @@ from tests.reporting.helpers import DHIS2_WEEK, post_dhis2
 pytestmark = pytest.mark.usefixtures("mappings")
 FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
-#: Text without NUL: a NUL in a stored string is a known 500 on PostgreSQL (test_nul_in_a_value_set below)
-TEXT = st.characters(blacklist_characters="\x00")
 KEYS = st.sampled_from(
     [
         "dataSet", "period", "orgUnit", "completeDate", "dataValues", "dataElement", "categoryOptionCombo", "value",
@@ -42,12 +41,12 @@ SCALARS = (
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False)
-    | st.text(TEXT, max_size=12)
+    | st.text(max_size=12)
     | st.sampled_from(["MeaslesCas1", "CholeraCas1", "Under5aaaaa", "District11a", DHIS2_WEEK, "2024W99", "12", "-3"])
 )
 JSON = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.text(TEXT, max_size=6), inner, max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.text(max_size=6), inner, max_size=5),
     max_leaves=25,
 )
 
@@ -72,7 +71,7 @@ PATHS = [
     ["dataValues", 0, "dataElement"], ["dataValues", 0, "value"], ["dataValues", 1, "value"],
     ["dataValues", 2, "categoryOptionCombo"], ["dataValues", 1, "orgUnit"], ["dataValues", 3, "period"],
 ]  # fmt: skip
-OVERLONG = st.sampled_from(["9" * 400, "x" * 100_000, "1e309", "١٢", " 12 "])
+OVERLONG = st.sampled_from(["9" * 400, "x" * 100_000, "1e309", "١٢", "12\x00", " 12 "])
 
 
 def _state() -> tuple[int, int, int, int]:
@@ -84,7 +83,20 @@ def _state() -> tuple[int, int, int, int]:
     )
 
 
+ON_POSTGRESQL = "postgresql" in settings_module.DATABASES["default"]["ENGINE"]
+
+
+def _nul_org_unit(body: Any) -> bool:
+    """Whether an ``orgUnit`` of the body holds a NUL character (see test_nul_in_an_org_unit)."""
+    if isinstance(body, dict):
+        value = body.get("orgUnit")
+        return (isinstance(value, str) and "\x00" in value) or any(_nul_org_unit(v) for v in body.values())
+    return isinstance(body, list) and any(_nul_org_unit(v) for v in body)
+
+
 def _check_dhis2(client: Client, body: Any, query: str = "") -> None:
+    if ON_POSTGRESQL and _nul_org_unit(body):
+        return  # a known 500 on PostgreSQL: test_nul_in_an_org_unit
     before = _state()
     response = post_dhis2(client, body, query)
     assert response.status_code < 500, response.content
@@ -150,6 +162,26 @@ def test_nul_in_a_value_set(client: Client, where: str) -> None:
     response = post_dhis2(client, body)
     assert response.status_code == 400
     assert f"{where}: contains a NUL character" in response.json()["message"]
+
+
+@pytest.mark.xfail(
+    ON_POSTGRESQL,
+    strict=True,
+    reason="found by the mutation test on PostgreSQL: an orgUnit with a NUL character reaches the org-unit lookup "
+    "(uid IN (...)), which PostgreSQL refuses (DataError, a 500); when dhnet.reporting refuses it with a 409/400, "
+    "remove this mark and the early return of _check_dhis2",
+)
+@pytest.mark.parametrize("top", [True, False])
+def test_nul_in_an_org_unit(client: Client, top: bool) -> None:
+    body = _value_set()
+    if top:
+        body["orgUnit"] = "District11a\x00"
+    else:
+        body["dataValues"][0]["orgUnit"] = "District11a\x00"
+    before = _state()
+    response = post_dhis2(client, body)
+    assert 400 <= response.status_code < 500
+    assert _state() == before
 
 
 def test_dhis2_valid_set_is_stored_once(client: Client) -> None:
@@ -225,7 +257,7 @@ def test_csv_random_bytes(users: dict[str, User], raw: bytes) -> None:
     _check_csv(actor_of(users["regional_officer"]), raw)
 
 
-@given(text=csv_files().filter(lambda t: "\x00" not in t))  # NUL: test_nul_in_an_uploaded_csv_file
+@given(text=csv_files())
 @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
 def test_csv_upload_page_never_fails(client: Client, text: str) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
