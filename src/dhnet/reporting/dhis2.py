@@ -242,9 +242,9 @@ def to_rows(body: Any, options: Options) -> tuple[list[Row], list[RowError], dic
     top_period = _text(body.get("period")) or ""
     top_orgunit = _text(body.get("orgUnit")) or ""
     detail = {k: v for k in ("dataSet", "completeDate") if isinstance(v := body.get(k), str) and v}
-    for key, value in detail.items():
-        if "\x00" in value:  # kept in the batch summary, which PostgreSQL cannot store with a NUL
-            raise Invalid(f"{key}: contains a NUL character")
+    for field_name, text in detail.items():
+        if "\x00" in text:  # kept in the batch summary, which PostgreSQL cannot store with a NUL
+            raise Invalid(f"{field_name}: contains a NUL character")
     mappings = _Mappings(options)
     errors: list[RowError] = []
     cells: dict[tuple[str, str, int, str], _Cell] = {}
