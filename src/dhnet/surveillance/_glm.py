@@ -411,37 +411,41 @@ class Chunk:
         it = np.concatenate(park.its)
         a0, b, a, bS, bT, bU, dev0 = (np.concatenate(x, axis=-1) for x in zip(*park.parts, strict=True))
         ba = a0  # intercepts at which the base row weights were taken
-        a_prev = a0.copy()
-        devold = dev0
-        PY = k.PY[:, ids]
+        n = ids.size
         const = k.Cy[ids] - b * k.PYTsum[ids] - k.PYoff[ids] - k.PYsum[ids]
-        done_at = np.zeros(ids.size, dtype=bool)
-        conv = np.zeros(ids.size, dtype=bool)
-        ok = np.ones(ids.size, dtype=bool)
-        a_fin, ap_fin = a.copy(), a_prev.copy()
-        # All fits keep stepping (cheap per-level arrays); each one's result is recorded when it stops.
+        conv = np.zeros(n, dtype=bool)
+        ok = np.ones(n, dtype=bool)
+        a_fin, ap_fin = a.copy(), a0.copy()
+        # The fits still stepping (positions `pos`): each one's result is recorded when it stops, and the
+        # per-level arrays shrink to the others (elementwise and per-fit operations: same values).
+        pos = np.arange(n)
+        a_prev, devold, PY, wS, wa = a0, dev0, k.PY[:, ids], bS, ba
         while True:
-            S = bS * np.exp(a - ba)
+            S = wS * np.exp(a - wa)
             dev = 2.0 * (const - (a * PY).sum(axis=0) + S.sum(axis=0))
             finite = np.isfinite(dev)
             c = finite & (np.abs(dev - devold) < EPSILON * (np.abs(dev) + 0.1))
-            stop = ~done_at & (c | ~finite | (it >= MAXIT))
+            stop = c | ~finite | (it >= MAXIT)
             if stop.any():
-                a_fin[:, stop], ap_fin[:, stop] = a[:, stop], a_prev[:, stop]
-                conv |= stop & c
-                ok &= ~(stop & ~finite)
-                done_at |= stop
-                if done_at.all():
+                p = pos[stop]
+                a_fin[:, p], ap_fin[:, p] = a[:, stop], a_prev[:, stop]
+                conv[p] = c[stop]
+                ok[p] = finite[stop]
+                if stop.all():
                     break
             na = a + _div(PY, S)
             na -= 1.0
-            bad = ~done_at & ~np.isfinite(na).all(axis=0)
+            bad = ~stop & ~np.isfinite(na).all(axis=0)
             if bad.any():
-                a_fin[:, bad], ap_fin[:, bad] = a[:, bad], a_prev[:, bad]
-                ok &= ~bad
-                done_at |= bad
-                if done_at.all():
-                    break
+                p = pos[bad]
+                a_fin[:, p], ap_fin[:, p] = a[:, bad], a_prev[:, bad]
+                ok[p] = False
+            going = ~(stop | bad)
+            if not going.any():
+                break
+            if not going.all():
+                pos, it, const, dev = pos[going], it[going], const[going], dev[going]
+                a, na, PY, wS, wa = a[:, going], na[:, going], PY[:, going], wS[:, going], wa[:, going]
             a_prev, a, devold = a, na, dev
             it += 1
         a, a_prev = a_fin, ap_fin
