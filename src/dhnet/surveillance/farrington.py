@@ -411,6 +411,7 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
     lpop_t = None
     if control.population_offset and panel.population is not None:
         lpop_t = np.ascontiguousarray(np.log(panel.population).T)
+    gather = _Gather(design, counts_t, lpop_t)
     cases, periods = control.limit54
     csum = np.concatenate([np.zeros((1, n_s)), np.cumsum(counts_t, axis=0)], axis=0)
     recent = csum[idx + 1] - csum[np.maximum(idx - periods + 1, 0)]  # (K, S)
@@ -420,7 +421,7 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
         with np.errstate(all="ignore"):  # numpy's error state is per thread
             fits = np.arange(lo, min(n_fits, lo + step))
             kk, ss = np.divmod(fits, n_s)
-            return fits, _run_chunk(control, design, kk, ss, counts_t, lpop_t, idx)
+            return fits, _run_chunk(control, design, gather, kk, ss, counts_t, lpop_t, idx)
 
     starts = range(0, n_fits, step)
     n_threads = min(_threads(), len(starts))
@@ -471,9 +472,28 @@ def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp])
     )
 
 
+class _Gather:
+    """The design laid out ``(M, V, K)`` and the data as flat arrays, for the row arrays of a chunk.
+
+    ``flat[rows[m, v, k] + s]`` is the observation of series ``s`` in row ``m`` of virtual level ``v`` of
+    evaluated period ``k``: ``counts`` (and ``lpop``) are ``(T + 1, S)`` raveled, the last row zeros, which
+    the padding points to (0 in padding without a mask pass).
+    """
+
+    def __init__(self, design: Design, counts_t: FloatArray, lpop_t: FloatArray | None) -> None:
+        n_t, n_s = counts_t.shape
+        zero = np.zeros((1, n_s))
+        self.rows = np.ascontiguousarray((np.where(design.valid, design.rows, n_t) * n_s).transpose(2, 1, 0))
+        self.valid = np.ascontiguousarray(design.valid.transpose(2, 1, 0))
+        self.t = np.ascontiguousarray(design.t.transpose(2, 1, 0))
+        self.counts = np.concatenate([counts_t, zero]).ravel()
+        self.lpop = None if lpop_t is None else np.concatenate([lpop_t, zero]).ravel()
+
+
 def _run_chunk(
     control: FarringtonFlexibleControl,
     design: Design,
+    gather: _Gather,
     kk: NDArray[np.intp],
     ss: NDArray[np.intp],
     counts_t: FloatArray,
@@ -481,14 +501,15 @@ def _run_chunk(
     idx: NDArray[np.intp],
 ) -> _ChunkResult:
     """All of farringtonFlexible for the fits ``(kk, ss)`` (evaluated period index, series)."""
-    rows = design.rows[kk].transpose(2, 1, 0)  # (M, L, F)
-    valid = np.ascontiguousarray(design.valid[kk].transpose(2, 1, 0))
-    t = np.ascontiguousarray(design.t[kk].transpose(2, 1, 0))
-    y = np.where(valid, counts_t[rows, ss], 0.0)
+    rows = np.take(gather.rows, kk, axis=2)  # (M, L, F): flat positions in the data
+    rows += ss
+    valid = np.take(gather.valid, kk, axis=2)
+    t = np.take(gather.t, kk, axis=2)
+    y = gather.counts.take(rows)
     off = None
     off0 = np.zeros(kk.size)
-    if lpop_t is not None:
-        off = np.where(valid, lpop_t[rows, ss], 0.0)
+    if lpop_t is not None and gather.lpop is not None:
+        off = gather.lpop.take(rows)
         off0 = lpop_t[idx[kk], ss]
     chunk = _glm.Chunk(y, t, valid, off, design.lmap)
     lp = design.level_p[kk]
