@@ -138,7 +138,11 @@ class Chunk:
         # weight times working response, all before prior weights.
         with np.errstate(divide="ignore", invalid="ignore"):
             log_mu0 = np.log(y + 0.1)
-            self.ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
+            # y log y, 0 for y = 0 (counts are non-negative integers, so y > 0 means y >= 1)
+            ylogy = np.maximum(y, 1.0)
+            np.log(ylogy, out=ylogy)
+            ylogy *= y
+            self.ylogy = ylogy
         self.mu0 = np.where(valid, y + 0.1, 0.0)
         self.r0 = np.where(valid, self.ylogy - y * log_mu0 + 0.1, 0.0)
         lm = log_mu0 if off is None else log_mu0 - off
