@@ -290,7 +290,6 @@ def _keep_freed_memory() -> None:
     mallopt.restype = ctypes.c_int
     mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
     mallopt(-1, _TRIM_THRESHOLD)  # M_TRIM_THRESHOLD
-    mallopt(-8, 1)  # M_ARENA_MAX
 
 
 def _detect(
