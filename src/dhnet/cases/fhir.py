@@ -44,6 +44,7 @@ from dhnet.fhir.models import ResourceIdentifier, StoredResource
 from dhnet.fhir.outcome import FhirError, Issue
 from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import Actor
+from dhnet.platform.errors import Forbidden, Invalid, NotFound
 from dhnet.reporting import services as reporting
 
 PSEUDONYM_SYSTEM = f"{CANONICAL_BASE}/sid/pseudonym"
@@ -429,6 +430,16 @@ def _prepared(
     )
 
 
+@dataclass
+class _PatientFacts:
+    unit: OrgUnit
+    district_path: str
+    birth: dt.date | None
+    birth_year: int | None
+    identity: Any  # dhnet.identity.services.PersonIdentity
+    digest: str
+
+
 # --- Patient ---------------------------------------------------------------------------------------------------------
 
 
@@ -444,8 +455,9 @@ class PatientHandler(ResourceHandler):
         f"name) or managingOrganization.identifier ({ORGUNIT_CODE_SYSTEM})."
     )
 
-    def profile_check(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> Prepared:
-        from dhnet.identity.services import PersonIdentity, register_person
+    def _identity(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> _PatientFacts:
+        """The checks of a Patient and the identity it hands to the vault, or :class:`FhirError`."""
+        from dhnet.identity.services import PersonIdentity
 
         issues: list[Issue] = []
         birth, birth_year = None, None
@@ -484,13 +496,58 @@ class PatientHandler(ResourceHandler):
             address_lines=_address_lines(data),
             orgunit_code=unit.code,
         )
-        digest = _submission_digest(data)
+        return _PatientFacts(unit, district_path, birth, birth_year, identity, _submission_digest(data))
+
+    def prepare_all(self, actor: Actor, items: list[tuple[Any, str]], context: Context) -> None:
+        """The persons of a Bundle's Patients registered at once (:func:`~dhnet.identity.services.register_persons`)
+        and the Patients received before looked up in one query; :meth:`profile_check` then finds them in the
+        context. A Patient that fails its checks is left to :meth:`profile_check` (which reports it), as is every
+        Patient when the registration refuses one (registered one by one, the refusal names it)."""
+        from dhnet.identity.services import register_persons, registration_detail
+
+        facts: list[tuple[str, _PatientFacts]] = []
+        for data, root in items:
+            try:
+                facts.append((root, self._identity(actor, data, root, context)))
+            except FhirError:
+                continue
+        submissions: dict[str, str] = context.state.setdefault("cases.submissions", {})
+        digests = sorted({f.digest for _, f in facts if f.digest} - set(submissions))
+        if digests:
+            submissions.update(PatientSubmission.objects.filter(digest__in=digests).values_list("digest", "pseudonym"))
+        pending: list[tuple[str, _PatientFacts]] = []
+        seen: set[str] = set()
+        for root, f in facts:
+            if f.digest and (f.digest in submissions or f.digest in seen):
+                continue  # received before, or repeated in this Bundle: the first one's person
+            seen.add(f.digest)
+            pending.append((root, f))
+        if not pending:
+            return
+        try:
+            registrations = register_persons(
+                actor, [f.identity for _, f in pending], source=f"fhir:{actor.username}"[:100], audited=False
+            )
+        except (Invalid, NotFound, Forbidden):
+            return
+        context.state["cases.registered"] = {root: r for (root, _), r in zip(pending, registrations, strict=True)}
+        context.audit.setdefault("persons", []).extend(registration_detail(registrations))
+        context.subjects.update(r.pseudonym for r in registrations)
+
+    def profile_check(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> Prepared:
+        from dhnet.identity.services import register_person
+
+        f = self._identity(actor, data, root, context)
+        unit, district_path, birth, birth_year, identity = f.unit, f.district_path, f.birth, f.birth_year, f.identity
+        digest = f.digest
         pseudonym = context.state.setdefault("cases.submissions", {}).get(digest) if digest else None
         if pseudonym is None and digest:
             pseudonym = PatientSubmission.objects.filter(digest=digest).values_list("pseudonym", flat=True).first()
         match = "resent"
         if pseudonym is None:
-            registration = register_person(actor, identity, source=f"fhir:{actor.username}"[:100])
+            registration = context.state.get("cases.registered", {}).get(root) or register_person(
+                actor, identity, source=f"fhir:{actor.username}"[:100]
+            )
             pseudonym, match = registration.pseudonym, str(registration.match)
             if digest:
                 try:

@@ -33,13 +33,16 @@ class Context:
 
     ``full_url`` is the ``fullUrl`` of the Bundle entry being prepared (None for a single create); ``entries``
     maps the fullUrls (and ``Type/id`` of RESTful fullUrls) of prepared entries to what their handler put there;
-    ``state`` holds per-handler data of the request (keyed by the handler's name).
+    ``state`` holds per-handler data of the request (keyed by the handler's name); ``audit`` and ``subjects``:
+    what handlers add to the request's audit record (detail entries, pseudonyms of the persons concerned).
     """
 
     catalogue: measurereport.Catalogue | None = None
     full_url: str | None = None
     entries: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
+    subjects: set[str] = field(default_factory=set)
 
     def diseases(self) -> measurereport.Catalogue:
         if self.catalogue is None:
@@ -99,6 +102,11 @@ class ResourceHandler:
 
     def profile_check(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> Prepared:
         raise NotImplementedError
+
+    def prepare_all(self, actor: Actor, items: list[tuple[Any, str]], context: Context) -> None:
+        """Called once per transaction Bundle before its entries are prepared, with the (resource, root) of every
+        entry of this type: work done for all of them at once (bulk lookups) goes into ``context`` for
+        :meth:`profile_check`. Must not raise for a bad resource (:meth:`profile_check` reports it)."""
 
     def after_store(self, actor: Actor, stored: list[tuple[Prepared, StoredResource]], context: Context) -> None:
         """Called once per request in the same transaction with the resources of this type that were stored

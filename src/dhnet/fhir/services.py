@@ -465,6 +465,11 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
             for e in entries
             if isinstance(e, dict) and isinstance(e.get("fullUrl"), str) and e["fullUrl"]
         }
+        by_handler: dict[int, tuple[ResourceHandler, list[tuple[Any, str]]]] = {}
+        for i, (handler, resource, _) in enumerate(requests):
+            by_handler.setdefault(id(handler), (handler, []))[1].append((resource, f"Bundle.entry[{i}].resource"))
+        for handler, items in sorted(by_handler.values(), key=lambda hi: hi[0].rank):
+            handler.prepare_all(actor, items, context)
         planned: dict[int, _Planned] = {}
         # Entries are prepared in the handlers' rank order (a Patient before the Condition that references it);
         # the plan and the answers keep the Bundle's order.
@@ -494,8 +499,10 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
                 "entries": len(plan),
                 "created": sum(r.status == 201 for r in results),
                 "existing": sum(r.status == 200 for r in results),
+                **context.audit,
             },
             permission=plan[0].handler.write_permission if plan else None,
+            subjects=sorted(context.subjects),
         )
     return _response_bundle("transaction-response", [(r, None) for r in results])
 

@@ -315,28 +315,6 @@ def _by_index(kind: str, digest: str) -> list[Person]:
 # --- registration ---------------------------------------------------------------------------------------------
 
 
-def _candidates(identity: PersonIdentity) -> list[tuple[Person, matching.Score]]:
-    """Persons sharing a blocking key with ``identity``, scored, best first."""
-    digests = [crypto.blind_index("block", key) for key in matching.blocking_keys(identity.comparable())]
-    if not digests:
-        return []
-    db = vault_alias()
-    # One plain query (built once, not by the ORM per call): this runs for every registration of the intake.
-    person_table, index_table = Person._meta.db_table, BlindIndex._meta.db_table
-    marks = ", ".join(["%s"] * len(digests))
-    persons = Person.objects.using(db).raw(
-        f"SELECT * FROM {person_table} WHERE merged_into = '' AND id IN "
-        f"(SELECT person_id FROM {index_table} WHERE kind = 'block' AND digest IN ({marks}))",
-        digests,
-    )
-    me = identity.comparable()
-    scored = []
-    for person in persons:
-        scored.append((person, matching.best(me, _open(person).comparables())))
-    scored.sort(key=lambda ps: (-ps[1].total, ps[0].pk))
-    return scored
-
-
 def register_person(actor: Actor, identity: PersonIdentity, *, source: str) -> Registration:
     """File the identity of a reported person in the vault and return their pseudonym.
 
@@ -345,25 +323,10 @@ def register_person(actor: Actor, identity: PersonIdentity, *, source: str) -> R
     (``linked``), a match between the thresholds creates a new person and queues the pair for review
     (``review``), and anything below creates a new person (``new``). A known person's vault entry is completed
     with new identifiers and contact points. The actor needs ``surveillance:report:write`` at the person's
-    district. Audited (``identity.person.register``, ``subjects=[pseudonym]``).
+    district. Audited (``identity.person.register``, ``subjects=[pseudonym]``). The single-person form of
+    :func:`register_persons`.
     """
-    if not actor.has(REPORT_WRITE):
-        raise Forbidden(f"registering a person requires {REPORT_WRITE}")
-    if not source or len(source) > 100:
-        raise Invalid("source: required, at most 100 characters")
-    identity = _clean(identity)
-    if not _in_jurisdiction(actor, REPORT_WRITE, [identity.orgunit_code]):
-        raise NotFound(f"orgunit_code: org unit {identity.orgunit_code!r} not found")
-    now = timezone.now()
-    db = vault_alias()
-    for attempt in range(3):
-        try:
-            with transaction.atomic(using=db):
-                registration = _register(identity, source=source, now=now)
-            break
-        except IntegrityError:  # a concurrent registration of the same national identifier won: find it now
-            if attempt == 2:
-                raise
+    (registration,) = register_persons(actor, [identity], source=source, audited=False)
     audit.record(
         actor,
         "identity.person.register",
@@ -375,61 +338,288 @@ def register_person(actor: Actor, identity: PersonIdentity, *, source: str) -> R
     return registration
 
 
-def _register(identity: PersonIdentity, *, source: str, now: dt.datetime) -> Registration:
+def registration_detail(registrations: list[Registration] | tuple[Registration, ...]) -> list[dict[str, Any]]:
+    """What an audit record says about registrations: each person's pseudonym, how they were found, and how many
+    probable matches were queued for review."""
+    return [{"pseudonym": r.pseudonym, "match": r.match, "candidates": len(r.candidates)} for r in registrations]
+
+
+def register_persons(
+    actor: Actor, identities: list[PersonIdentity] | tuple[PersonIdentity, ...], *, source: str, audited: bool = True
+) -> list[Registration]:
+    """:func:`register_person` for several identities at once (the Patients of one Bundle), in their order: the
+    same outcome as registering them one after another (a later identity matches a person an earlier one created
+    or completed), with a constant number of queries (one per blind-index kind to match, bulk writes).
+
+    Audited with one record (``identity.person.register``, every person in ``detail["persons"]`` and as
+    subjects) unless ``audited`` is False: then the caller must put :func:`registration_detail` and the
+    pseudonyms into its own audit record of the same transaction.
+    """
+    if not actor.has(REPORT_WRITE):
+        raise Forbidden(f"registering a person requires {REPORT_WRITE}")
+    if not source or len(source) > 100:
+        raise Invalid("source: required, at most 100 characters")
+    cleaned = [_clean(identity) for identity in identities]
+    if not cleaned:
+        return []
+    allowed = actor.paths_for(REPORT_WRITE)
+    codes = sorted({i.orgunit_code for i in cleaned})
+    paths = dict(OrgUnit.objects.filter(code__in=codes).values_list("code", "path")) if allowed else {}
+    for identity in cleaned:
+        code = identity.orgunit_code
+        if not allowed or code not in paths or not paths[code].startswith(allowed):
+            raise NotFound(f"orgunit_code: org unit {code!r} not found")
+    now = timezone.now()
     db = vault_alias()
-    cfg = crypto.config()
+    for attempt in range(3):
+        try:
+            with transaction.atomic(using=db):
+                registrations = _Batch(source, now).register(cleaned)
+            break
+        except IntegrityError:  # a concurrent registration of the same national identifier won: find it now
+            if attempt == 2:
+                raise
+    if audited:
+        audit.record(
+            actor,
+            "identity.person.register",
+            object_type="person",
+            object_id=registrations[0].pseudonym[:16] if len(registrations) == 1 else "",
+            detail={"source": source, "persons": registration_detail(registrations)},
+            subjects=[r.pseudonym for r in registrations],
+        )
+    return registrations
+
+
+def _wanted(entry: Entry) -> set[tuple[str, str]]:
+    """The blind-index entries (kind, digest) of a vault entry: its identity's, and the blocking keys of every
+    variant under which the person was registered."""
+    identity = entry.identity
+    wanted = _index_values(identity)
     nid = identity.national_id()
-    if nid:
-        found = _by_index("nid", crypto.blind_index("nid", nid))
-        if found:
-            person = found[0]
-            _touch(person, identity, now)
-            return Registration(person.pseudonym, "identifier")
-    scored = _candidates(identity)
-    automatic = [(p, s) for p, s in scored if s.total >= cfg.match_upper and s.complete]
-    if automatic:
-        person = automatic[0][0]
-        _touch(person, identity, now)
-        return Registration(person.pseudonym, "linked")
-    person_key = f"nid:{nid}" if nid else f"uuid:{uuid.uuid4().hex}"
-    person = Person(pseudonym=crypto.pseudonym(person_key), created_at=now, last_seen_at=now)
-    _store(person, identity)
-    queued = [(p, s) for p, s in scored if s.total >= cfg.match_lower][:MAX_REVIEW_CANDIDATES]
-    MatchCandidate.objects.using(db).bulk_create(
-        [
+    for variant in entry.variants:
+        comparable = dataclasses.replace(variant.comparable(), national_id=nid)
+        wanted |= {("block", crypto.blind_index("block", key)) for key in matching.blocking_keys(comparable)}
+    return wanted
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A person as a registration batch sees it: a stored row (``touches``: the identities matched to it) or a new
+    one (not stored yet); ``order`` sorts like the primary key (new ones after stored ones, in creation order)."""
+
+    person: Person
+    entry: Entry
+    order: tuple[int, int]
+    new: bool
+    touches: list[PersonIdentity] = field(default_factory=list)
+    comparables: list[matching.Comparable] | None = None
+
+    def scored(self, me: matching.Comparable) -> matching.Score:
+        if self.comparables is None:
+            self.comparables = self.entry.comparables()
+        return matching.best(me, self.comparables)
+
+
+#: Most values in one ``IN (...)`` list.
+CHUNK = 500
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+class _Batch:
+    """The registrations of one request: matching against the vault read up front (one query for the national
+    identifiers, one for the blocking keys) and against the persons the batch itself creates or completes, then
+    the writes in bulk."""
+
+    def __init__(self, source: str, now: dt.datetime) -> None:
+        self.source, self.now = source, now
+        self.db = vault_alias()
+        self.cfg = crypto.config()
+        self.by_pk: dict[int, _Slot] = {}
+        self.nid: dict[str, _Slot] = {}
+        self.block: dict[str, list[_Slot]] = {}
+        self.created: list[_Slot] = []
+        self.queued: list[MatchCandidate] = []
+
+    def _slot(self, person: Person) -> _Slot:
+        slot = self.by_pk.get(person.pk)
+        if slot is None:
+            slot = self.by_pk[person.pk] = _Slot(person, _open(person), (0, person.pk), new=False)
+        return slot
+
+    def _file(self, slot: _Slot, values: set[tuple[str, str]]) -> None:
+        for kind, digest in values:
+            if kind == "nid":
+                self.nid.setdefault(digest, slot)
+            elif kind == "block":
+                slots = self.block.setdefault(digest, [])
+                if slot not in slots:
+                    slots.append(slot)
+
+    def _prefetch(self, identities: list[PersonIdentity]) -> None:
+        nids = sorted({crypto.blind_index("nid", n) for n in (i.national_id() for i in identities) if n})
+        for chunk in _chunks(nids):
+            rows = BlindIndex.objects.using(self.db).filter(kind="nid", digest__in=chunk).select_related("person")
+            for row in rows:
+                person = _resolve(row.person)
+                self.nid.setdefault(row.digest, self._slot(person))
+        blocks = sorted(
+            {
+                crypto.blind_index("block", key)
+                for identity in identities
+                for key in matching.blocking_keys(identity.comparable())
+            }
+        )
+        for chunk in _chunks(blocks):
+            rows = (
+                BlindIndex.objects.using(self.db)
+                .filter(kind="block", digest__in=chunk, person__merged_into="")
+                .select_related("person")
+            )
+            for row in rows:
+                self._file(self._slot(row.person), {("block", row.digest)})
+
+    def register(self, identities: list[PersonIdentity]) -> list[Registration]:
+        self._prefetch(identities)
+        registrations = [self._one(identity) for identity in identities]
+        self._write()
+        return registrations
+
+    def _one(self, identity: PersonIdentity) -> Registration:
+        nid = identity.national_id()
+        if nid:
+            found = self.nid.get(crypto.blind_index("nid", nid))
+            if found is not None:
+                self._touch(found, identity)
+                return Registration(found.person.pseudonym, "identifier")
+        me = identity.comparable()
+        candidates: dict[int, _Slot] = {}
+        for key in matching.blocking_keys(me):
+            for slot in self.block.get(crypto.blind_index("block", key), ()):
+                if not slot.person.merged_into:
+                    candidates.setdefault(id(slot), slot)
+        scored = sorted(((s, s.scored(me)) for s in candidates.values()), key=lambda ss: (-ss[1].total, ss[0].order))
+        automatic = [(s, sc) for s, sc in scored if sc.total >= self.cfg.match_upper and sc.complete]
+        if automatic:
+            slot = automatic[0][0]
+            self._touch(slot, identity)
+            return Registration(slot.person.pseudonym, "linked")
+        person_key = f"nid:{nid}" if nid else f"uuid:{uuid.uuid4().hex}"
+        person = Person(
+            pseudonym=crypto.pseudonym(person_key),
+            created_at=self.now,
+            last_seen_at=self.now,
+            orgunit_code=identity.orgunit_code,
+        )
+        slot = _Slot(person, Entry(identity, (_variant(identity),)), (1, len(self.created)), new=True)
+        self.created.append(slot)
+        self._file(slot, _wanted(slot.entry))
+        queued = [(s, sc) for s, sc in scored if sc.total >= self.cfg.match_lower][:MAX_REVIEW_CANDIDATES]
+        self.queued += [
             MatchCandidate(
                 new_pseudonym=person.pseudonym,
-                existing_pseudonym=other.pseudonym,
-                score=s.total,
-                parts=s.parts,
-                orgunit_codes=sorted({person.orgunit_code, other.orgunit_code}),
-                source=source,
-                created_at=now,
+                existing_pseudonym=other.person.pseudonym,
+                score=sc.total,
+                parts=sc.parts,
+                orgunit_codes=sorted({person.orgunit_code, other.person.orgunit_code}),
+                source=self.source,
+                created_at=self.now,
             )
-            for other, s in queued
+            for other, sc in queued
         ]
-    )
-    if queued:
-        return Registration(person.pseudonym, "review", tuple(p.pseudonym for p, _ in queued))
-    return Registration(person.pseudonym, "new")
+        if queued:
+            return Registration(person.pseudonym, "review", tuple(s.person.pseudonym for s, _ in queued))
+        return Registration(person.pseudonym, "new")
 
+    def _touch(self, slot: _Slot, identity: PersonIdentity) -> None:
+        """A known person reported again (in memory; written by :meth:`_write`)."""
+        entry = slot.entry
+        current = entry.identity
+        merged = _union(current, identity, district=identity.orgunit_code or current.orgunit_code)
+        variants = _with_variants(entry, identity)
+        if merged != current or variants != entry.variants:
+            slot.entry = Entry(merged, variants)
+            slot.comparables = None
+            slot.person.orgunit_code = merged.orgunit_code
+            self._file(slot, _wanted(slot.entry))
+        if not slot.new:
+            slot.touches.append(identity)
 
-def _touch(person: Person, identity: PersonIdentity, now: dt.datetime) -> None:
-    """A known person reported again: complete their entry and restart their retention period.
+    def _write(self) -> None:
+        db = self.db
+        touched = [s for s in self.by_pk.values() if s.touches]
+        # Completed persons: locked (PostgreSQL) and re-read, so that concurrent registrations of one person each
+        # add what they bring; the batch's identities are applied again to the locked entry.
+        locked = {
+            p.pk: p
+            for chunk in _chunks([s.person.pk for s in touched])
+            for p in Person.objects.using(db).select_for_update().filter(pk__in=chunk)
+        }
+        changed: list[tuple[Person, Entry]] = []
+        seen_only: list[int] = []
+        for slot in touched:
+            person = locked.get(slot.person.pk, slot.person)
+            entry = before = _open(person)
+            for identity in slot.touches:
+                current = entry.identity
+                merged = _union(current, identity, district=identity.orgunit_code or current.orgunit_code)
+                entry = Entry(merged, _with_variants(entry, identity))
+            person.last_seen_at = self.now
+            if entry.identity != before.identity or entry.variants != before.variants:
+                changed.append((person, entry))
+            else:
+                seen_only.append(person.pk)
+        if seen_only:
+            for chunk in _chunks(seen_only):  # type: ignore[arg-type]
+                Person.objects.using(db).filter(pk__in=chunk).update(last_seen_at=self.now)
+        for person, entry in changed:
+            self._seal(person, entry)
+        if changed:
+            Person.objects.using(db).bulk_update(
+                [p for p, _ in changed], ["key_id", "nonce", "ciphertext", "orgunit_code", "last_seen_at"]
+            )
+        for slot in self.created:
+            self._seal(slot.person, slot.entry)
+        if self.created:
+            Person.objects.using(db).bulk_create([s.person for s in self.created])
+            if any(s.person.pk is None for s in self.created):  # no ids back from the bulk insert
+                ids = dict(
+                    Person.objects.using(db)
+                    .filter(pseudonym__in=[s.person.pseudonym for s in self.created])
+                    .values_list("pseudonym", "pk")
+                )
+                for slot in self.created:
+                    slot.person.pk = ids[slot.person.pseudonym]
+        indexes: list[BlindIndex] = []
+        stale: list[int] = []
+        if changed:
+            have: dict[int, dict[tuple[str, str], int]] = {}
+            for chunk in _chunks([p.pk for p, _ in changed]):
+                for row_id, person_id, kind, digest in (
+                    BlindIndex.objects.using(db)
+                    .filter(person_id__in=chunk)
+                    .values_list("id", "person_id", "kind", "digest")
+                ):
+                    have.setdefault(person_id, {})[(kind, digest)] = row_id
+            for person, entry in changed:
+                wanted, mine = _wanted(entry), have.get(person.pk, {})
+                stale += [row_id for value, row_id in mine.items() if value not in wanted]
+                indexes += [BlindIndex(person=person, kind=k, digest=d) for k, d in sorted(wanted - set(mine))]
+        for chunk in _chunks(stale):  # type: ignore[arg-type]
+            BlindIndex.objects.using(db).filter(pk__in=chunk).delete()
+        for slot in self.created:
+            indexes += [BlindIndex(person=slot.person, kind=k, digest=d) for k, d in sorted(_wanted(slot.entry))]
+        BlindIndex.objects.using(db).bulk_create(indexes, batch_size=CHUNK)
+        MatchCandidate.objects.using(db).bulk_create(self.queued, batch_size=CHUNK)
 
-    The row is locked first (PostgreSQL; SQLite holds its write lock already), so that concurrent registrations
-    of one person each add what they bring instead of overwriting one another's additions.
-    """
-    person = Person.objects.using(vault_alias()).select_for_update().get(pk=person.pk)
-    entry = _open(person)
-    current = entry.identity
-    merged = _union(current, identity, district=identity.orgunit_code or current.orgunit_code)
-    variants = _with_variants(entry, identity)
-    person.last_seen_at = now
-    if merged != current or variants != entry.variants:
-        _store(person, merged, variants)
-    else:
-        person.save(update_fields=["last_seen_at"])
+    @staticmethod
+    def _seal(person: Person, entry: Entry) -> None:
+        sealed = crypto.seal(entry.to_json(), pseudonym=person.pseudonym)
+        person.key_id, person.nonce, person.ciphertext = sealed.key_id, sealed.nonce, sealed.ciphertext
+        person.orgunit_code = entry.identity.orgunit_code
 
 
 # --- retention --------------------------------------------------------------------------------------------------
