@@ -285,10 +285,14 @@ def _if_none_exist_match(context: Context, resource_type: str, root: str) -> str
 
     where = None if root == resource_type else root.rsplit(".resource", 1)[0] + ".request.ifNoneExist"
     system, value = identifier_query(query, where)
-    qs = ResourceIdentifier.objects.filter(resource__resource_type=resource_type, value=value)
-    if system is not None:
-        qs = qs.filter(system=system)
-    ids = sorted(set(qs.values_list("resource__logical_id", flat=True)[:2]))
+    index: dict[tuple[str, str], list[tuple[str, str]]] | None = context.state.get("fhir.if_none_exist_index")
+    if index is not None:  # a Bundle's conditions, looked up at once
+        ids = sorted({lid for s, lid in index.get((resource_type, value), []) if system is None or s == system})[:2]
+    else:
+        qs = ResourceIdentifier.objects.filter(resource__resource_type=resource_type, value=value)
+        if system is not None:
+            qs = qs.filter(system=system)
+        ids = sorted(set(qs.values_list("resource__logical_id", flat=True)[:2]))
     if len(ids) > 1:
         raise FhirError.one(412, "multiple-matches", f"ifNoneExist {query!r} matches several resources", where)
     return ids[0] if ids else None
@@ -515,6 +519,7 @@ class PatientHandler(ResourceHandler):
         digests = sorted({f.digest for _, f in facts if f.digest} - set(submissions))
         if digests:
             submissions.update(PatientSubmission.objects.filter(digest__in=digests).values_list("digest", "pseudonym"))
+            context.state.setdefault("cases.submissions_looked_up", set()).update(digests)
         pending: list[tuple[str, _PatientFacts]] = []
         seen: set[str] = set()
         for root, f in facts:
@@ -541,7 +546,7 @@ class PatientHandler(ResourceHandler):
         unit, district_path, birth, birth_year, identity = f.unit, f.district_path, f.birth, f.birth_year, f.identity
         digest = f.digest
         pseudonym = context.state.setdefault("cases.submissions", {}).get(digest) if digest else None
-        if pseudonym is None and digest:
+        if pseudonym is None and digest and digest not in context.state.get("cases.submissions_looked_up", ()):
             pseudonym = PatientSubmission.objects.filter(digest=digest).values_list("pseudonym", flat=True).first()
         match = "resent"
         if pseudonym is None:

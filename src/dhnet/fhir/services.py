@@ -163,10 +163,13 @@ def _find_existing(actor: Actor, plan: list[_Planned]) -> None:
             first_by_checksum[key] = index
 
 
-def _store(actor: Actor, plan: list[_Planned], payload_checksum: str, *, action: str) -> None:
+def _store(
+    actor: Actor, plan: list[_Planned], payload_checksum: str, *, action: str, context: Context | None = None
+) -> None:
     """Ingest the counts of the new resources (one batch), then store the resources (in bulk) and audit them: one
     record for a single resource, one record listing every stored resource (and every person concerned) for a
-    Bundle, so that the cost of the audit chain does not grow with the entries."""
+    Bundle, so that the cost of the audit chain does not grow with the entries. With ``context`` (a transaction
+    Bundle) that listing goes into the request's one audit record instead (``context.audit``/``subjects``)."""
     new = [item for item in plan if item.existing is None and item.duplicate_of is None]
     _check_cells(new)
     rows = [row for item in new for row in item.prepared.rows]
@@ -208,7 +211,16 @@ def _store(actor: Actor, plan: list[_Planned], payload_checksum: str, *, action:
         ],
         batch_size=1000,
     )
-    if len(stored) == 1:
+    if context is not None:
+        if stored:
+            created_ids: dict[str, list[str]] = {}
+            for item in stored:
+                created_ids.setdefault(item.prepared.resource_type, []).append(
+                    item.stored.logical_id if item.stored else ""
+                )
+            context.audit.update({"resources": created_ids, "checksum": payload_checksum, "batch": batch_id})
+            context.subjects.update(item.prepared.subject for item in stored if item.prepared.subject)
+    elif len(stored) == 1:
         item = stored[0]
         p = item.prepared
         audit.record(
@@ -465,6 +477,7 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
             for e in entries
             if isinstance(e, dict) and isinstance(e.get("fullUrl"), str) and e["fullUrl"]
         }
+        context.state["fhir.if_none_exist_index"] = _if_none_exist_index(requests)
         by_handler: dict[int, tuple[ResourceHandler, list[tuple[Any, str]]]] = {}
         for i, (handler, resource, _) in enumerate(requests):
             by_handler.setdefault(id(handler), (handler, []))[1].append((resource, f"Bundle.entry[{i}].resource"))
@@ -488,7 +501,7 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
             raise _combined(sorted(failures, key=_first_entry))
         plan = [planned[i] for i in range(len(requests))]
         _find_existing(actor, plan)
-        _store(actor, plan, checksum(data), action="fhir.bundle.transaction.create")
+        _store(actor, plan, checksum(data), action="fhir.bundle.transaction.create", context=context)
         _after_store(actor, plan, context)
         results = [_result(actor, item) for item in plan]
         audit.record(
@@ -505,6 +518,34 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
             subjects=sorted(context.subjects),
         )
     return _response_bundle("transaction-response", [(r, None) for r in results])
+
+
+def _if_none_exist_index(
+    requests: Sequence[tuple[ResourceHandler, dict[str, Any], str | None]],
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """The stored resources the ``ifNoneExist`` conditions of a Bundle's entries may match, in one query:
+    (resource type, identifier value) -> [(identifier system, logical id)]. Handlers consult it (as
+    ``context.state["fhir.if_none_exist_index"]``) instead of one query per entry; a malformed condition is left
+    to them to report."""
+    wanted: dict[str, set[str]] = {}
+    for handler, _, query in requests:
+        if not query:
+            continue
+        try:
+            _, value = identifier_query(query, None)
+        except FhirError:
+            continue
+        wanted.setdefault(handler.resource_type, set()).add(value)
+    index: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    values = sorted({v for vs in wanted.values() for v in vs})
+    for start in range(0, len(values), 500):
+        rows = ResourceIdentifier.objects.filter(
+            value__in=values[start : start + 500], resource__resource_type__in=sorted(wanted)
+        ).values_list("resource__resource_type", "value", "system", "resource__logical_id")
+        for rtype, value, system, logical_id in rows:
+            if value in wanted[rtype]:
+                index.setdefault((rtype, value), []).append((system, logical_id))
+    return index
 
 
 def _first_entry(error: FhirError) -> int:
