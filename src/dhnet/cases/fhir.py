@@ -400,6 +400,18 @@ def _existing_by_checksum(resource_type: str, digest: str) -> str | None:
     return next(iter(found), None)
 
 
+def _fresh(context: Context) -> set[str]:
+    """The logical ids this request assigned to new resources (uuid4s: nothing stored names them yet)."""
+    fresh: set[str] = context.state.setdefault("cases.fresh", set())
+    return fresh
+
+
+def _new_subject(context: Context, patient: PatientRef | None) -> bool:
+    """Whether the Patient is new in this request: content referencing it cannot have been stored before, so
+    there is no stored copy to look for by content."""
+    return patient is not None and bool(patient.logical_id) and patient.logical_id in _fresh(context)
+
+
 def _prepared(
     resource_type: str,
     content: dict[str, Any],
@@ -419,6 +431,9 @@ def _prepared(
     digest = checksum(content)
     if existing_id is None and by_content:
         existing_id = _existing_by_checksum(resource_type, digest)
+    logical_id = None if existing_id else _assigned_id(context)
+    if logical_id is not None:
+        _fresh(context).add(logical_id)
     return Prepared(
         resource_type=resource_type,
         data=content,
@@ -427,7 +442,7 @@ def _prepared(
         orgunit=orgunit,
         identifiers=identifiers,
         summary=summary or {},
-        logical_id=None if existing_id else _assigned_id(context),
+        logical_id=logical_id,
         existing_id=existing_id,
         subject=subject,
         extra=extra,
@@ -509,6 +524,18 @@ class PatientHandler(ResourceHandler):
         Patient when the registration refuses one (registered one by one, the refusal names it)."""
         from dhnet.identity.services import register_persons, registration_detail
 
+        codes = set()
+        for data, _ in items:
+            for address in data.get("address") or [] if isinstance(data, dict) else []:
+                if isinstance(address, dict) and isinstance(address.get("district"), str):
+                    codes.add(address["district"].strip())
+                    break
+            else:
+                org = data.get("managingOrganization") if isinstance(data, dict) else None
+                ident = org.get("identifier") if isinstance(org, dict) else None
+                if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+                    codes.add(ident["value"])
+        _prefetch_units(context, codes)
         facts: list[tuple[str, _PatientFacts]] = []
         for data, root in items:
             try:
@@ -528,13 +555,16 @@ class PatientHandler(ResourceHandler):
             seen.add(f.digest)
             pending.append((root, f))
         if not pending:
+            _prefetch_patients(context, set(submissions.values()))
             return
         try:
             registrations = register_persons(
                 actor, [f.identity for _, f in pending], source=f"fhir:{actor.username}"[:100], audited=False
             )
         except (Invalid, NotFound, Forbidden):
+            _prefetch_patients(context, set(submissions.values()))
             return
+        _prefetch_patients(context, set(submissions.values()) | {r.pseudonym for r in registrations})
         context.state["cases.registered"] = {root: r for (root, _), r in zip(pending, registrations, strict=True)}
         context.audit.setdefault("persons", []).extend(registration_detail(registrations))
         context.subjects.update(r.pseudonym for r in registrations)
@@ -554,14 +584,8 @@ class PatientHandler(ResourceHandler):
                 actor, identity, source=f"fhir:{actor.username}"[:100]
             )
             pseudonym, match = registration.pseudonym, str(registration.match)
-            if digest:
-                try:
-                    with transaction.atomic():
-                        PatientSubmission.objects.create(digest=digest, pseudonym=pseudonym)
-                except IntegrityError as exc:
-                    raise FhirError.one(
-                        409, "conflict", "this Patient was received by a concurrent request meanwhile: retry", root
-                    ) from exc
+            if digest:  # written at once by finish()
+                context.state.setdefault("cases.new_submissions", []).append((digest, pseudonym, root))
         if digest:
             context.state["cases.submissions"][digest] = pseudonym
         gender = data.get("gender") if isinstance(data.get("gender"), str) else "unknown"
@@ -595,6 +619,27 @@ class PatientHandler(ResourceHandler):
         _remember(context, ref, "Patient", logical_id)
         return prepared
 
+    def finish(self, actor: Actor, context: Context) -> None:
+        """The submissions of the request's Patients (digest -> person) in one insert; a Patient received by a
+        concurrent request meanwhile is a 409 naming it."""
+        pending: list[tuple[str, str, str]] = context.state.pop("cases.new_submissions", [])
+        if not pending:
+            return
+        try:
+            with transaction.atomic():
+                PatientSubmission.objects.bulk_create(
+                    [PatientSubmission(digest=d, pseudonym=p) for d, p, _ in pending], batch_size=500
+                )
+        except IntegrityError:
+            for digest, pseudonym, root in pending:
+                try:
+                    with transaction.atomic():
+                        PatientSubmission.objects.create(digest=digest, pseudonym=pseudonym)
+                except IntegrityError as exc:
+                    raise FhirError.one(
+                        409, "conflict", "this Patient was received by a concurrent request meanwhile: retry", root
+                    ) from exc
+
     def _district(
         self, data: dict[str, Any], root: str, context: Context, issues: list[Issue]
     ) -> tuple[OrgUnit | None, str]:
@@ -621,9 +666,46 @@ def _submission_digest(data: dict[str, Any]) -> str:
     return hmac.new(secret, b"cases-patient|" + canonical.encode(), hashlib.sha256).hexdigest()
 
 
+def _prefetch_patients(context: Context, pseudonyms: set[str]) -> None:
+    """The stored Patients of these persons, in one query (for :func:`_stored_patient`)."""
+    wanted = sorted(pseudonyms - set(context.state.get("cases.patients", {})))
+    known: dict[str, str] = context.state.setdefault("cases.patients", {})
+    looked_up: set[str] = context.state.setdefault("cases.patients_looked_up", set())
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = StoredResource.objects.filter(resource_type="Patient", subject__in=chunk).values_list(
+            "subject", "logical_id"
+        )
+        for subject, logical_id in rows:
+            known.setdefault(subject, logical_id)
+        looked_up.update(chunk)
+
+
+def _prefetch_units(context: Context, codes: set[str]) -> None:
+    """The org units of these codes in one query (for :func:`_unit_by_code`), and which of them have children
+    (for :func:`_reporting_unit`)."""
+    cache: dict[str, OrgUnit | None] = context.state.setdefault("cases.units", {})
+    wanted = sorted(c for c in codes if c and c not in cache)
+    if not wanted:
+        return
+    units = list(OrgUnit.objects.filter(code__in=wanted[:1000]))
+    for unit in units:
+        cache[unit.code] = unit
+    level = context.state.get("cases.reporting_level", "?")
+    if level == "?":
+        level = context.state["cases.reporting_level"] = reporting.reporting_settings().reporting_level
+    if level is None and units:
+        parents = set(OrgUnit.objects.filter(parent_id__in=[u.pk for u in units]).values_list("parent_id", flat=True))
+        reporting_units: dict[int, bool] = context.state.setdefault("cases.reporting_units", {})
+        for unit in units:
+            reporting_units.setdefault(unit.pk, unit.pk not in parents)
+
+
 def _stored_patient(context: Context, pseudonym: str) -> str | None:
     """The stored Patient of a person (one per pseudonym), also when an earlier entry of this request stores it."""
     known: dict[str, str] = context.state.setdefault("cases.patients", {})
+    if pseudonym not in known and pseudonym in context.state.get("cases.patients_looked_up", ()):
+        return None
     if pseudonym not in known:
         found = StoredResource.objects.filter(resource_type="Patient", subject=pseudonym).values_list(
             "logical_id", flat=True
@@ -718,6 +800,7 @@ class EncounterHandler(ResourceHandler):
             subject=patient.pseudonym if patient else "",
             existing_id=existing,
             summary={"orgunit": unit.code},
+            by_content=not _new_subject(context, patient),
         )
         logical_id = prepared.existing_id or prepared.logical_id or ""
         ref = EncounterRef(logical_id, patient, unit, unit_path, _inpatient(data), _expired(data))
@@ -790,8 +873,12 @@ class ConditionHandler(ResourceHandler):
                 422, "duplicate", f"Condition identifier {key[0]}|{key[1]} repeats {seen[key]}", f"{root}.identifier"
             )
         seen[key] = root
-        existing = Case.objects.filter(source_system=key[0], source_value=key[1]).values_list("fhir_id", flat=True)
-        existing_id = next(iter(existing), None) or _if_none_exist_match(context, "Condition", root)
+        if key in context.state.get("cases.case_keys_looked_up", ()):
+            existing_id = context.state["cases.case_keys"].get(key)
+        else:
+            existing = Case.objects.filter(source_system=key[0], source_value=key[1]).values_list("fhir_id", flat=True)
+            existing_id = next(iter(existing), None)
+        existing_id = existing_id or _if_none_exist_match(context, "Condition", root)
         report_date = today()
         when = onset or recorded or report_date
         age = age_at(patient, when)
@@ -836,6 +923,25 @@ class ConditionHandler(ResourceHandler):
         _remember(context, ref, "Condition", logical_id)
         context.state.setdefault("cases.conditions", []).append(ref)
         return prepared
+
+    def prepare_all(self, actor: Actor, items: list[tuple[Any, str]], context: Context) -> None:
+        """The cases of the Conditions' identifiers looked up in one query (for :meth:`profile_check`)."""
+        keys = set()
+        for data, root in items:
+            found = _identifier_keys(data, root, []) if isinstance(data, dict) else []
+            if found:
+                keys.add(found[0])
+        values = sorted({v for _, v in keys})
+        known: dict[tuple[str, str], str] = context.state.setdefault("cases.case_keys", {})
+        looked_up: set[tuple[str, str]] = context.state.setdefault("cases.case_keys_looked_up", set())
+        for start in range(0, len(values), 500):
+            rows = Case.objects.filter(source_value__in=values[start : start + 500]).values_list(
+                "source_system", "source_value", "fhir_id"
+            )
+            for system, value, fhir_id in rows:
+                if (system, value) in keys:
+                    known.setdefault((system, value), fhir_id)
+        looked_up.update(keys)
 
     def _disease(self, data: dict[str, Any], root: str, context: Context, issues: list[Issue]) -> tuple[Any, str, str]:
         path = f"{root}.code"
@@ -1005,6 +1111,7 @@ class ObservationHandler(ResourceHandler):
             existing_id=_if_none_exist_match(context, "Observation", root),
             extra=facts,
             summary={"loinc": loinc},
+            by_content=not _new_subject(context, patient),
         )
 
     def _code(self, data: dict[str, Any], root: str, issues: list[Issue]) -> tuple[str, str]:
