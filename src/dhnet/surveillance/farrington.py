@@ -88,9 +88,9 @@ Speed: every (series, evaluated period) fit of a panel runs at once, by
 :mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.  The fits are processed in chunks of
 about 2^18 array elements (about a thousand fits; about 60 MB of arrays at the peak per chunk: larger chunks
 cost more in first-touch page faults than they save in per-call overhead).  The chunks
-run on a few threads (``DHNET_THREADS``, default: the usable cores, at most 4) since numpy releases the GIL
-in the row-wise passes; a chunk is computed the same way on any thread, so the results do not depend on
-the thread count.  The special functions come from scipy's compiled ufuncs without ``scipy.special``'s
+can run on several threads (``DHNET_THREADS``, default 1: two threads were not faster on 2 cores, see
+``_threads``); a chunk is computed the same way on any thread, so the results do not depend on the thread
+count.  The special functions come from scipy's compiled ufuncs without ``scipy.special``'s
 package import (:mod:`._special`: start-up time of ``dhnet detect``).
 
 ``fitFun``, ``verbose`` and ``glmWarnings`` have no counterpart; R's ``range`` is
@@ -131,7 +131,6 @@ Powertrans = Literal["none", "1/2", "2/3"]
 ThresholdMethod = Literal["delta", "nbPlugin", "muan"]
 _T = TypeVar("_T", bound=np.generic)
 _CHUNK_ELEMENTS = 1 << 18  # rows x levels x fits processed at once (about 60 MB of arrays at the peak)
-_MAX_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -374,19 +373,18 @@ def _predict(model: _Model, lp: NDArray[np.intp], t0: FloatArray, off0: FloatArr
 
 
 def _threads() -> int:
-    """Threads for the chunks of fits: ``DHNET_THREADS`` or the usable cores (at most 4).
+    """Threads for the chunks of fits: ``DHNET_THREADS``, default 1.
 
-    numpy releases the GIL in the row-wise passes, so chunks overlap on several cores; every chunk is
-    computed the same way on any thread, so results do not depend on the number of threads.
+    numpy releases the GIL in the row-wise passes, so chunks can overlap on several cores, but the
+    per-level steps between them hold it: on the influenza benchmark (2 cores) two threads cost 5-10 % more
+    CPU and were never faster, not even at the best of 15 runs with the process at ``nice -15`` (0.40 s
+    against 0.36 s).  Every chunk is computed the same way on any thread, so results do not depend on the
+    number of threads.
     """
     env = os.environ.get("DHNET_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, _MAX_THREADS))
+    return 1
 
 
 def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp]) -> DetectionResult:
