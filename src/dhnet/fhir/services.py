@@ -127,26 +127,62 @@ def identifier_query(value: str, expression: str | None) -> tuple[str | None, st
     return None, token
 
 
-def _find_existing(actor: Actor, plan: list[_Planned]) -> None:
-    """Mark retries (same content) and conditional-create matches; refuse ambiguous conditions (412)."""
+def _find_existing(
+    actor: Actor, plan: list[_Planned], index: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+) -> None:
+    """Mark retries (same content) and conditional-create matches; refuse ambiguous conditions (412).
+
+    ``index``: the Bundle's ``ifNoneExist`` matches looked up at once (:func:`_if_none_exist_index`); the stored
+    resources named are then read in one query."""
     first_by_checksum: dict[tuple[str, str], int] = {}
-    chosen = {item.prepared.logical_id: index for index, item in enumerate(plan) if item.prepared.logical_id}
-    for index, item in enumerate(plan):
+    chosen = {item.prepared.logical_id: k for k, item in enumerate(plan) if item.prepared.logical_id}
+    known: dict[tuple[str, str], StoredResource] = {}
+    by_content: dict[tuple[str, str], StoredResource] | None = None
+    if index is not None:
+        by_content = {}
+        wanted = {(i.prepared.resource_type, i.prepared.existing_id) for i in plan if i.prepared.existing_id}
+        wanted |= {(rtype, lid) for (rtype, _), found in index.items() for _, lid in found}
+        by_type: dict[str, list[str]] = {}
+        for rtype, lid in sorted(wanted):
+            by_type.setdefault(rtype, []).append(lid)
+        for rtype, ids in by_type.items():
+            for start in range(0, len(ids), 500):
+                for row in StoredResource.objects.filter(resource_type=rtype, logical_id__in=ids[start : start + 500]):
+                    known[(rtype, row.logical_id)] = row
+        # the content of resources whose handler did not choose an id (unique per type: one query per type)
+        sums: dict[str, list[str]] = {}
+        for i in plan:
+            if i.prepared.logical_id is None and i.prepared.existing_id is None:
+                sums.setdefault(i.prepared.resource_type, []).append(i.prepared.checksum)
+        for rtype, digests in sums.items():
+            for start in range(0, len(digests), 500):
+                for row in StoredResource.objects.filter(
+                    resource_type=rtype, checksum__in=digests[start : start + 500]
+                ):
+                    by_content[(rtype, row.checksum)] = row
+    for index_, item in enumerate(plan):
         p = item.prepared
         key = (p.resource_type, p.checksum)
         if p.existing_id is not None and p.existing_id in chosen:  # a repeat of an entry of this request
             item.duplicate_of = chosen[p.existing_id]
             continue
         if p.existing_id is not None:  # the handler resolved the conditional create itself
-            item.existing = StoredResource.objects.get(resource_type=p.resource_type, logical_id=p.existing_id)
+            item.existing = known.get((p.resource_type, p.existing_id)) or StoredResource.objects.get(
+                resource_type=p.resource_type, logical_id=p.existing_id
+            )
             continue
         if item.if_none_exist and p.logical_id is None:
             where = None if p.root == p.resource_type else p.root.rsplit(".resource", 1)[0] + ".request.ifNoneExist"
             system, value = identifier_query(item.if_none_exist, where)
-            qs = StoredResource.objects.filter(resource_type=p.resource_type, identifiers__value=value)
-            if system is not None:
-                qs = qs.filter(identifiers__system=system)
-            matches = list(qs.distinct()[:2])
+            found = None if index is None else index.get((p.resource_type, value), [])
+            if found is not None and all((p.resource_type, lid) in known for _, lid in found):
+                ids = sorted({lid for s, lid in found if system is None or s == system})[:2]
+                matches = [known[(p.resource_type, lid)] for lid in ids]
+            else:
+                qs = StoredResource.objects.filter(resource_type=p.resource_type, identifiers__value=value)
+                if system is not None:
+                    qs = qs.filter(identifiers__system=system)
+                matches = list(qs.distinct()[:2])
             if len(matches) > 1:
                 raise FhirError.one(
                     412, "multiple-matches", f"If-None-Exist {item.if_none_exist!r} matches several resources", where
@@ -157,10 +193,12 @@ def _find_existing(actor: Actor, plan: list[_Planned]) -> None:
         if key in first_by_checksum:
             item.duplicate_of = first_by_checksum[key]
             continue
-        if p.logical_id is None:  # (a handler that chose the id looked for the content itself)
+        if p.logical_id is None and by_content is not None:
+            item.existing = by_content.get(key)
+        elif p.logical_id is None:  # (a handler that chose the id looked for the content itself)
             item.existing = StoredResource.objects.filter(resource_type=p.resource_type, checksum=p.checksum).first()
         if item.existing is None:
-            first_by_checksum[key] = index
+            first_by_checksum[key] = index_
 
 
 def _store(
@@ -500,7 +538,7 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
         if failures:
             raise _combined(sorted(failures, key=_first_entry))
         plan = [planned[i] for i in range(len(requests))]
-        _find_existing(actor, plan)
+        _find_existing(actor, plan, context.state.get("fhir.if_none_exist_index"))
         _store(actor, plan, checksum(data), action="fhir.bundle.transaction.create", context=context)
         _after_store(actor, plan, context)
         results = [_result(actor, item) for item in plan]
