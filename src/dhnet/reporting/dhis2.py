@@ -241,6 +241,9 @@ def to_rows(body: Any, options: Options) -> tuple[list[Row], list[RowError], dic
         raise Invalid("dataValues: expected a list")
     top_period = _text(body.get("period")) or ""
     top_orgunit = _text(body.get("orgUnit")) or ""
+    for name, text in (("period", top_period), ("orgUnit", top_orgunit)):
+        if "\x00" in text:  # no identifier holds one; PostgreSQL refuses it in a query (and in a stored summary)
+            raise Invalid(f"{name}: contains a NUL character")
     detail = {k: v for k in ("dataSet", "completeDate") if isinstance(v := body.get(k), str) and v}
     for field_name, text in detail.items():
         if "\x00" in text:  # kept in the batch summary, which PostgreSQL cannot store with a NUL
@@ -264,6 +267,22 @@ def to_rows(body: Any, options: Options) -> tuple[list[Row], list[RowError], dic
         coc = _text(dv.get("categoryOptionCombo")) or ""
         period = _text(dv.get("period")) or top_period
         orgunit = _text(dv.get("orgUnit")) or top_orgunit
+        nul = next(
+            (
+                n
+                for n, t in (
+                    ("dataElement", de),
+                    ("categoryOptionCombo", coc),
+                    ("period", period),
+                    ("orgUnit", orgunit),
+                )
+                if "\x00" in t
+            ),
+            None,
+        )
+        if nul is not None:  # the value is not echoed: the conflict list is kept with the batch's audit record
+            error(i, nul, "contains a NUL character")
+            continue
         ok = True
         if not period:
             error(i, "period", "missing (on the data value or the data value set)")
