@@ -580,9 +580,12 @@ class PatientHandler(ResourceHandler):
             pseudonym = PatientSubmission.objects.filter(digest=digest).values_list("pseudonym", flat=True).first()
         match = "resent"
         if pseudonym is None:
-            registration = context.state.get("cases.registered", {}).get(root) or register_person(
-                actor, identity, source=f"fhir:{actor.username}"[:100]
-            )
+            registration = context.state.get("cases.registered", {}).get(root)
+            if registration is None:
+                try:
+                    registration = register_person(actor, identity, source=f"fhir:{actor.username}"[:100])
+                except Invalid as exc:  # the vault's checks name its own fields: answer with the Patient's element
+                    raise _identity_error(exc, data, root) from None
             pseudonym, match = registration.pseudonym, str(registration.match)
             if digest:  # written at once by finish()
                 context.state.setdefault("cases.new_submissions", []).append((digest, pseudonym, root))
@@ -729,6 +732,39 @@ def _name(data: dict[str, Any]) -> tuple[str, str]:
     if not family and not given and isinstance(official.get("text"), str):
         family = str(official["text"])
     return family, given
+
+
+_IDENTITY_FIELD = re.compile(r"^(phones|emails|identifiers|address_lines)(?:\[(\d+)\])?: ")
+
+
+def _identity_error(exc: Invalid, data: dict[str, Any], root: str) -> FhirError:
+    """The identity vault's refusal (``phones[0]: ...``) as an OperationOutcome at the Patient element it came from:
+    the n-th phone is the n-th ``telecom`` with system phone, the n-th identifier the n-th with a value, etc."""
+    message = exc.message
+    match = _IDENTITY_FIELD.match(message)
+    expression = root
+    if match:
+        field_name, index = match.group(1), int(match.group(2) or 0)
+        if field_name in ("phones", "emails"):
+            system = "phone" if field_name == "phones" else "email"
+            positions = [
+                j
+                for j, t in enumerate(data.get("telecom") or [])
+                if isinstance(t, dict) and t.get("system") == system and isinstance(t.get("value"), str)
+            ]
+            expression = f"{root}.telecom[{positions[index]}].value" if index < len(positions) else f"{root}.telecom"
+        elif field_name == "identifiers":
+            positions = [
+                j
+                for j, i in enumerate(data.get("identifier") or [])
+                if isinstance(i, dict) and isinstance(i.get("value"), str)
+            ]
+            expression = (
+                f"{root}.identifier[{positions[index]}].value" if index < len(positions) else f"{root}.identifier"
+            )
+        else:
+            expression = f"{root}.address"
+    return FhirError.one(400, "value", message, expression)
 
 
 def _telecom(data: dict[str, Any], system: str) -> tuple[str, ...]:

@@ -117,7 +117,8 @@ def identifier_query(value: str, expression: str | None) -> tuple[str | None, st
         raise FhirError.one(
             400,
             "not-supported",
-            f"conditional create supports one parameter, identifier=[system|]value; got {value!r}",
+            ("" if expression else "If-None-Exist: ")
+            + f"conditional create supports one parameter, identifier=[system|]value; got {value!r}",
             expression,
         )
     token = params[0][1]
