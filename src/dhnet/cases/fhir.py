@@ -734,7 +734,8 @@ def _name(data: dict[str, Any]) -> tuple[str, str]:
     return family, given
 
 
-_IDENTITY_FIELD = re.compile(r"^(phones|emails|identifiers|address_lines)(?:\[(\d+)\])?: ")
+_IDENTITY_FIELD = re.compile(r"^(phones|emails|identifiers|address_lines|family|given|orgunit_code)(?:\[(\d+)\])?: ")
+_NAME_PART = {"family": "family", "given": "given"}
 
 
 def _identity_error(exc: Invalid, data: dict[str, Any], root: str) -> FhirError:
@@ -762,6 +763,10 @@ def _identity_error(exc: Invalid, data: dict[str, Any], root: str) -> FhirError:
             expression = (
                 f"{root}.identifier[{positions[index]}].value" if index < len(positions) else f"{root}.identifier"
             )
+        elif field_name in _NAME_PART:  # the name :func:`_name` used: the official one, else the first
+            names = [(j, n) for j, n in enumerate(data.get("name") or []) if isinstance(n, dict)]
+            used = next((j for j, n in names if n.get("use") == "official"), names[0][0] if names else 0)
+            expression = f"{root}.name[{used}].{_NAME_PART[field_name]}"
         else:
             expression = f"{root}.address"
     return FhirError.one(400, "value", message, expression)

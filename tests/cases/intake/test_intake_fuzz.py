@@ -311,3 +311,12 @@ def test_references_between_bundles_resolve_only_to_stored_resources(national: C
     assert any(
         names(e, "Encounter.subject.reference") or e.startswith("Encounter.subject") for e in expressions(refused)
     )
+
+
+def test_an_overlong_name_is_refused_at_its_element(national: Client) -> None:
+    """Found by the mutation test: the vault's length check of a name reached the client without the element."""
+    body = generator(30).bundle(0)
+    body["entry"][0]["resource"]["name"][0]["family"] = "ü" * 300
+    response = check_refused(national, body)
+    assert response.status_code == 400
+    assert "Bundle.entry[0].resource.name[0].family" in expressions(response)
