@@ -37,6 +37,7 @@ HOMES = {
     Role.DISTRICT_OFFICER: "D11",
     Role.VIEWER: "R1",
     Role.PARTNER: "DE",
+    Role.KNOWLEDGE_MANAGER: "DE",
 }
 ROLES = [str(r) for r in HOMES]
 

@@ -15,6 +15,7 @@ REGIONAL_OFFICER = "regional_officer"
 DISTRICT_OFFICER = "district_officer"
 VIEWER = "viewer"
 PARTNER = "partner"
+KNOWLEDGE_MANAGER = "knowledge_manager"
 
 
 class Role(models.TextChoices):
@@ -24,6 +25,7 @@ class Role(models.TextChoices):
     DISTRICT_OFFICER = DISTRICT_OFFICER, "District officer (data entry)"
     VIEWER = VIEWER, "Viewer"
     PARTNER = PARTNER, "Partner (aggregates only)"
+    KNOWLEDGE_MANAGER = KNOWLEDGE_MANAGER, "Knowledge manager (network of networks)"
 
 
 #: Every permission, with what it allows.
@@ -54,15 +56,33 @@ PERMISSIONS: dict[str, str] = {
     "reporting:config:read": "see the reporting configuration (DHIS2 data element mappings, deadline)",
     "reporting:config:write": "edit the reporting configuration (national administrators)",
     "notifications:webhook:write": "register webhooks that receive signal notifications (system integrators)",
+    # The network of networks (issue 5): knowledge repository, stakeholders, communities. Not scoped by org unit:
+    # a role holding them anywhere holds them for the whole repository.
+    "knowledge:item:write": "draft knowledge items (good practices, lessons, guidelines) and attach documents",
+    "knowledge:item:review": "review, publish and archive knowledge items; see every draft",
+    "network:organisation:write": "register and edit stakeholder organisations and their contacts",
+    "network:contact:read": "see the personal details (e-mail, phone) of stakeholder contacts",
+    "network:network:write": "create networks and communities of practice and appoint their coordinators",
+    "network:membership:request": "ask to join a network or community of practice",
 }
 
-_EVERYONE = {"accounts:profile:read", "orgunits:orgunit:read", "diseases:disease:read"}
+_EVERYONE = {
+    "accounts:profile:read",
+    "orgunits:orgunit:read",
+    "diseases:disease:read",
+    "network:membership:request",
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     SYSTEM_ADMIN: frozenset(PERMISSIONS),
     NATIONAL_EPIDEMIOLOGIST: frozenset(
         _EVERYONE
         | {
+            "knowledge:item:write",
+            "knowledge:item:review",
+            "network:organisation:write",
+            "network:contact:read",
+            "network:network:write",
             "accounts:token:read",
             "accounts:token:write",
             "surveillance:report:read",
@@ -86,6 +106,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     REGIONAL_OFFICER: frozenset(
         _EVERYONE
         | {
+            "knowledge:item:write",
+            "network:contact:read",
             "accounts:token:read",
             "accounts:token:write",
             "surveillance:report:read",
@@ -103,6 +125,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     DISTRICT_OFFICER: frozenset(
         _EVERYONE
         | {
+            "knowledge:item:write",
             "accounts:token:read",
             "accounts:token:write",
             "surveillance:report:read",
@@ -126,7 +149,25 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     PARTNER: frozenset(
         _EVERYONE
-        | {"accounts:token:read", "accounts:token:write", "surveillance:aggregate:read", "release:dataset:read"}
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "surveillance:aggregate:read",
+            "release:dataset:read",
+            "knowledge:item:write",
+        }
+    ),
+    KNOWLEDGE_MANAGER: frozenset(
+        _EVERYONE
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "knowledge:item:write",
+            "knowledge:item:review",
+            "network:organisation:write",
+            "network:contact:read",
+            "network:network:write",
+        }
     ),
 }
 

@@ -86,6 +86,7 @@ USERS = [
     ("demo-district", "district_officer", "09162", "one district: Munich (SK Muenchen)"),
     ("demo-viewer", "viewer", "DE-BE", "Berlin, read only"),
     ("demo-partner", "partner", "DE", "aggregates only: no signals, no alarms"),
+    ("demo-knowledge", "knowledge_manager", "DE", "the knowledge repository and the network of networks"),
 ]
 SUBSET_PREFIXES = ("091",)  # --subset: Upper Bavaria's districts (23) of the influenza data
 
