@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "dhnet.cases",
     "dhnet.consent",
     "dhnet.release",
+    "dhnet.knowledge",
 ]
 
 MIDDLEWARE = [
