@@ -1,0 +1,81 @@
+"""The taxonomy service API used by other contexts (network focus areas, knowledge tags) and the API.
+
+Classifications are public reference data: reading them needs no permission and is not audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from dhnet.platform.errors import Invalid, NotFound
+from dhnet.taxonomy.models import SHORT_CODES, Concept, Scheme
+
+#: Short scheme name in a tag -> scheme code.
+ALIASES = {short: code for code, short in SHORT_CODES.items()}
+MAX_TAGS = 200
+
+
+def scheme_code_of(name: str) -> str:
+    """The scheme code for a scheme name as written in a tag or URL (``so`` -> ``strategic-objective``)."""
+    return ALIASES.get(name, name)
+
+
+def schemes() -> QuerySet[Scheme]:
+    return Scheme.objects.order_by("code")
+
+
+def scheme(scheme_code: str) -> Scheme:
+    found = Scheme.objects.filter(code=scheme_code_of(scheme_code)).first()
+    if found is None:
+        raise NotFound(f"no taxonomy scheme {scheme_code!r}")
+    return found
+
+
+def concepts(scheme_code: str) -> QuerySet[Concept]:
+    """The concepts of a scheme in the source's order (``NotFound`` naming an unknown scheme)."""
+    return Concept.objects.filter(scheme=scheme(scheme_code)).select_related("scheme", "parent").order_by("ordinal")
+
+
+def concept(scheme_code: str, code: str) -> Concept:
+    """One concept (``NotFound`` naming the scheme and code)."""
+    found = concepts(scheme_code).filter(code=code).first()
+    if found is None:
+        raise NotFound(f"no concept {code!r} in taxonomy scheme {scheme_code!r}")
+    return found
+
+
+def parse_tag(tag: str) -> tuple[str, str]:
+    """``"cdhi-v1:1.1.1"`` -> ``("cdhi-v1", "1.1.1")``; ``Invalid`` naming a tag without a scheme."""
+    scheme_name, sep, code = tag.strip().partition(":")
+    if not sep or not scheme_name or not code:
+        raise Invalid(f"tag {tag!r} is not <scheme>:<code> (e.g. cdhi-v1:1.1.1, hsc:2.1, so:1)")
+    return scheme_code_of(scheme_name.strip()), code.strip()
+
+
+def resolve_tags(tags: Iterable[str]) -> list[Concept]:
+    """The concepts named by tags ``<scheme>:<code>``, in the order given, without repeats.
+
+    An unknown scheme or code is ``Invalid`` naming the tag (all tags are checked before anything is returned).
+    """
+    wanted: list[tuple[str, str]] = []
+    tag_of: dict[tuple[str, str], str] = {}
+    for tag in tags:
+        key = parse_tag(tag)
+        if key not in tag_of:
+            tag_of[key] = tag
+            wanted.append(key)
+    if len(wanted) > MAX_TAGS:
+        raise Invalid(f"too many tags ({len(wanted)}; at most {MAX_TAGS})")
+    if not wanted:
+        return []
+    scheme_codes = {s for s, _ in wanted}
+    rows = Concept.objects.filter(scheme__code__in=scheme_codes, code__in={c for _, c in wanted}).select_related(
+        "scheme"
+    )
+    found = {(c.scheme.code, c.code): c for c in rows}
+    unknown = [tag_of[key] for key in wanted if key not in found]
+    if unknown:
+        raise Invalid(f"unknown tag {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
+    return [found[key] for key in wanted]
