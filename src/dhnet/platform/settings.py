@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "dhnet.cases",
     "dhnet.consent",
     "dhnet.release",
+    "dhnet.taxonomy",
+    "dhnet.network",
     "dhnet.knowledge",
 ]
 
