@@ -42,7 +42,11 @@ class Item(models.Model):
     title = models.CharField(max_length=300)
     summary = models.TextField(blank=True, default="")
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.DRAFT)
+    authors = models.ManyToManyField("network.Organisation", blank=True, related_name="knowledge_items")
     countries = models.JSONField(default=list, blank=True, help_text="ISO 3166-1 alpha-2 codes")
+    tags = models.ManyToManyField(
+        "taxonomy.Concept", blank=True, related_name="knowledge_items", help_text="CDHI, HSC, strategic objective"
+    )
     licence = models.CharField(max_length=64, blank=True, default="", help_text='SPDX id or "CC-BY-NC-SA-3.0-IGO"')
     published_on = models.DateField(null=True, blank=True)
     created_by = models.ForeignKey(
