@@ -14,6 +14,7 @@ from .types import DocumentError, ParsedDocument, ParsedSection
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 MAX_HEADING_CHARS = 200
+EARLY_CHARS = 400
 
 
 def clean_inline(text: str) -> str:
@@ -22,10 +23,14 @@ def clean_inline(text: str) -> str:
 
 
 def clean_block(text: str) -> str:
-    """A paragraph: control characters dropped, spaces folded within lines, line ends normalised, blank lines
-    removed from the ends; inner line breaks are kept (lists and code stay readable)."""
+    """A paragraph: control characters dropped, spaces folded within lines (indentation kept), line ends
+    normalised, blank lines removed from the ends; inner line breaks are kept (lists and code stay readable)."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    lines = [_SPACES.sub(" ", line).rstrip() for line in text.split("\n")]
+    lines = []
+    for line in text.split("\n"):
+        body = line.lstrip(" \t")
+        indent = line[: len(line) - len(body)].replace("\t", "    ")
+        lines.append(indent + _SPACES.sub(" ", body).rstrip())
     return "\n".join(lines).strip("\n").strip()
 
 
@@ -43,6 +48,7 @@ class DocumentBuilder:
         # (path, level, heading, page, start) of each heading; the root section is added in build()
         self._heads: list[tuple[tuple[str, ...], int, str, int, int]] = []
         self.first_heading: str | None = None
+        self.first_heading_early = False  # whether the first heading opens the document (a title candidate)
 
     def _append(self, block: str) -> int:
         if self._parts:
@@ -73,6 +79,7 @@ class DocumentBuilder:
         self._heads.append((path, len(path), heading, self._page, start))
         if self.first_heading is None:
             self.first_heading = heading
+            self.first_heading_early = start < EARLY_CHARS
 
     def paragraph(self, text: str) -> None:
         """A block of body text (empty ones are skipped)."""
