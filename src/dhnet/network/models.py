@@ -189,3 +189,16 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class EventOutcome(models.Model):
+    """A knowledge item that came out of an event (in migration 0002: it depends on knowledge's 0001)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="outcomes")
+    item = models.ForeignKey("knowledge.Item", on_delete=models.CASCADE, related_name="event_outcomes")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("event_id", "id")
+        constraints = (models.UniqueConstraint(fields=["event", "item"], name="network_eventoutcome_unique"),)

@@ -1,0 +1,62 @@
+"""Time zones of event viewers and organisers (IANA names, :mod:`zoneinfo`) and the ISO 3166-1 country codes.
+
+Pure helpers: no database. The viewer's zone comes from ``?tz=``, else the ``tz`` cookie the event page sets from the
+browser's ``Intl.DateTimeFormat().resolvedOptions().timeZone``, else UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+UTC = ZoneInfo("UTC")
+_ISO3166 = Path(__file__).resolve().parent / "data" / "iso3166.tab"
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) | {"UTC"}
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    """The zone named ``name`` (an IANA name such as ``Africa/Nairobi``), or None when it is not one."""
+    if not name or len(name) > 64 or name not in _zone_names():
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def viewer_zone(query_value: str | None, cookie_value: str | None) -> ZoneInfo:
+    """The zone to show times in: ``?tz=`` if valid, else the ``tz`` cookie if valid, else UTC."""
+    return zone(query_value) or zone(cookie_value) or UTC
+
+
+def to_zone(instant: dt.datetime, where: ZoneInfo) -> dt.datetime:
+    """``instant`` (aware) as wall-clock time in ``where``."""
+    return instant.astimezone(where)
+
+
+def utc_offset(instant: dt.datetime, where: ZoneInfo) -> str:
+    """``UTC+03:00``-style offset of ``where`` at ``instant`` (``UTC`` for zero)."""
+    offset = instant.astimezone(where).utcoffset() or dt.timedelta(0)
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+@functools.cache
+def countries() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code -> English short name (from the tz database's ``iso3166.tab``, public domain)."""
+    table: dict[str, str] = {}
+    for line in _ISO3166.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        code, name = line.split("\t", 1)
+        table[code.strip()] = name.strip()
+    return table
