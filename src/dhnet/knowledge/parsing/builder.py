@@ -14,7 +14,6 @@ from .types import DocumentError, ParsedDocument, ParsedSection
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 MAX_HEADING_CHARS = 200
-EARLY_CHARS = 400
 
 
 def clean_inline(text: str) -> str:
@@ -48,7 +47,7 @@ class DocumentBuilder:
         # (path, level, heading, page, start) of each heading; the root section is added in build()
         self._heads: list[tuple[tuple[str, ...], int, str, int, int]] = []
         self.first_heading: str | None = None
-        self.first_heading_early = False  # whether the first heading opens the document (a title candidate)
+        self.first_heading_early = False  # whether the document opens with its first heading (a title candidate)
 
     def _append(self, block: str) -> int:
         if self._parts:
@@ -79,7 +78,7 @@ class DocumentBuilder:
         self._heads.append((path, len(path), heading, self._page, start))
         if self.first_heading is None:
             self.first_heading = heading
-            self.first_heading_early = start < EARLY_CHARS
+            self.first_heading_early = start == 0
 
     def paragraph(self, text: str) -> None:
         """A block of body text (empty ones are skipped)."""

@@ -161,6 +161,8 @@ class _TextReader:
         text = clean_inline(text)
         if not text:
             return
+        if _is_upper_heading(text):
+            text = _title_case(text)
         if minor:
             level = self.major_level + 1
         else:
@@ -221,7 +223,7 @@ class _TextReader:
                     parts.append(lines[k].strip())
                     k += 1
                 flush()
-                self.heading(_title_case(" ".join(parts)), 1)
+                self.heading(" ".join(parts), 1)
                 i = k
                 continue
             if (m := _NUMBERED.match(s)) and _title_like(m.group(2)) and not body and len(s) <= 90:
