@@ -235,6 +235,21 @@ def list_organisations(actor: Actor, filters: OrganisationFilter | None = None) 
     return result
 
 
+def focus_options() -> list[Any]:
+    """The concepts organisations work on, with their ancestors, in scheme order (for the focus-area filter)."""
+    from dhnet.taxonomy.models import Concept
+
+    used = set(Organisation.focus_areas.through.objects.values_list("concept_id", flat=True))
+    wanted, frontier = set(used), set(used)
+    while frontier:
+        frontier = (
+            set(Concept.objects.filter(pk__in=frontier, parent__isnull=False).values_list("parent_id", flat=True))
+            - wanted
+        )
+        wanted |= frontier
+    return list(Concept.objects.filter(pk__in=wanted).select_related("scheme").order_by("scheme__code", "ordinal"))
+
+
 def _descendant_ids(root: Any) -> list[int]:
     from dhnet.taxonomy.models import Concept
 

@@ -1,0 +1,17 @@
+/* The viewer's time zone for event pages: the browser's IANA zone (Intl API) stored in the `tz` cookie, which the
+   server reads (after ?tz=). When the cookie was missing or different, the page reloads once to show local times. */
+(function () {
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (!zone) return;
+    var match = document.cookie.match(/(?:^|; )tz=([^;]*)/);
+    var current = match ? decodeURIComponent(match[1]) : "";
+    if (current === zone) return;
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    var key = "dhnet-tz-reloaded";
+    if (!new URLSearchParams(window.location.search).has("tz") && !window.sessionStorage.getItem(key)) {
+      window.sessionStorage.setItem(key, "1");
+      window.location.reload();
+    }
+  } catch (e) { /* no Intl or no storage: times stay in UTC */ }
+})();
