@@ -562,7 +562,8 @@ def _parse(
         )
         pieces = list(parsing.chunk_document(parsed))
     except parsing.DocumentError as exc:
-        raise Invalid(f"{filename}: {exc}") from None
+        reason = str(exc)
+        raise Invalid(reason if reason.startswith(f"{filename}: ") else f"{filename}: {reason}") from None
     if not pieces:
         raise Invalid(f"{filename}: no text to index")
     if "\x00" in parsed.text:
@@ -707,9 +708,22 @@ def ingest_files(
         if len(data) > max_document_bytes():
             raise Invalid(f"{path}: {len(data)} bytes is larger than the limit of {max_document_bytes()} bytes")
         files.append((str(path), data))
+    prepared: list[tuple[str, bytes, str, Document | None, Any]] = []
+    for name, data in files:  # every file parsed before any is stored: a bad one refuses the whole batch
+        sha256 = hashlib.sha256(data).hexdigest()
+        stored = Document.objects.filter(sha256=sha256).select_related("item").order_by("id").first()
+        parsed = None if stored is not None else _parse(data, name)
+        prepared.append((name, data, sha256, stored, parsed))
     results: list[Ingested] = []
-    for name, data in files:
-        results.append(_ingest_one(actor, name, data, title, tag_list, kind, licence, publish))
+    done: dict[str, Ingested] = {}  # the same file twice in one batch: stored once
+    for name, data, sha256, stored, parsed in prepared:
+        if stored is not None:
+            results.append(Ingested(name, stored.item, stored, False))
+        elif sha256 in done:
+            results.append(Ingested(name, done[sha256].item, done[sha256].document, False))
+        else:
+            results.append(_ingest_one(actor, name, data, sha256, parsed, title, tag_list, kind, licence, publish))
+            done[sha256] = results[-1]
         if progress is not None:
             progress(results[-1])
     return results
@@ -719,22 +733,20 @@ def _ingest_one(
     actor: Actor,
     name: str,
     data: bytes,
+    sha256: str,
+    prepared: tuple[parsing.ParsedDocument, list[parsing.ParsedChunk]],
     title: str | None,
     tags: tuple[str, ...],
     kind: str,
     licence: str,
     publish: bool,
 ) -> Ingested:
-    sha256 = hashlib.sha256(data).hexdigest()
-    stored = Document.objects.filter(sha256=sha256).select_related("item").order_by("id").first()
-    if stored is not None:
-        return Ingested(name, stored.item, stored, False)
-    filename = Path(name).name
-    parsed, pieces = _parse(data, filename)
-    item_title = title or parsed.title or Path(name).stem
+    """Store one parsed file as a new item (published when ``publish``), in one transaction."""
+    parsed, pieces = prepared
+    item_title = " ".join((title or parsed.title or Path(name).stem).split())[:MAX_TITLE]
     with transaction.atomic():
-        item = create_item(actor, ItemInput(kind=kind, title=item_title[:MAX_TITLE], licence=licence, tags=tags))
-        document, _ = _attach(actor, item.public_id, parsed, pieces, data, filename, sha256)
+        item = create_item(actor, ItemInput(kind=kind, title=item_title, licence=licence, tags=tags))
+        document, _ = _attach(actor, item.public_id, parsed, pieces, data, Path(name).name, sha256)
         if publish:
             _transition(actor, item, PUBLISHED, "knowledge.item.publish", REVIEW, via="ingest")
     return Ingested(name, item, document, True)
