@@ -61,7 +61,7 @@ def test_an_unknown_or_malformed_tag_is_invalid_naming_it(db: Any, tags: list[st
 
 def test_concept_and_scheme_not_found_name_the_code(db: Any) -> None:
     assert services.concept("so", "4").name.startswith("People-centred")
-    with pytest.raises(NotFound, match="'9.9.9'"):
+    with pytest.raises(NotFound, match=r"'9\.9\.9'"):
         services.concept("cdhi-v1", "9.9.9")
     with pytest.raises(NotFound, match="'icd-99'"):
         services.concepts("icd-99")
