@@ -47,14 +47,16 @@ def test_each_format_is_parsed_stored_and_indexed(
     assert phrase in document.text
     sections = list(document.sections.order_by("ordinal"))
     chunks = list(document.chunks.order_by("ordinal"))
-    assert sections and chunks
+    assert sections
+    assert chunks
     assert any(phrase in c.text for c in chunks)
     for chunk in chunks:
         assert document.text[chunk.start : chunk.end] == chunk.text
         assert chunk.tokens > 0
         assert chunk.section.document_id == document.pk
     record = AuditRecord.objects.get(action="knowledge.document.attach")
-    assert record.detail["chunks"] == len(chunks) and record.object_id == str(document.public_id)
+    assert record.detail["chunks"] == len(chunks)
+    assert record.object_id == str(document.public_id)
 
 
 def test_section_paths_and_pages(writer: Actor, draft: Item) -> None:
@@ -82,7 +84,7 @@ def test_a_malformed_file_stores_nothing(writer: Actor, draft: Item, filename: s
 
 
 def test_an_empty_file_is_refused(writer: Actor, draft: Item) -> None:
-    with pytest.raises(Invalid, match="empty.txt: .*empty"):
+    with pytest.raises(Invalid, match=r"empty\.txt: .*empty"):
         services.attach_document(writer, draft.public_id, b"", "empty.txt")
     assert _stored() == (0, 0, 0, 0)
 
@@ -92,14 +94,15 @@ def test_the_same_file_twice_stores_nothing_new(writer: Actor, draft: Item) -> N
     assert created
     before = _stored()
     again, created = services.attach(writer, draft.public_id, helpers.MARKDOWN, "renamed.md")
-    assert not created and again.pk == first.pk
+    assert not created
+    assert again.pk == first.pk
     assert _stored() == before
 
 
 def test_the_size_limit_comes_from_the_settings(writer: Actor, draft: Item) -> None:
-    with override_settings(DHNET_KNOWLEDGE_MAX_DOCUMENT_BYTES=100):
-        with pytest.raises(Invalid, match=r"big.md: 151 bytes is larger than the limit of 100 bytes"):
-            services.attach_document(writer, draft.public_id, b"# T\n\n" + b"x" * 146, "big.md")
+    too_big = pytest.raises(Invalid, match=r"big\.md: 151 bytes is larger than the limit of 100 bytes")
+    with override_settings(DHNET_KNOWLEDGE_MAX_DOCUMENT_BYTES=100), too_big:
+        services.attach_document(writer, draft.public_id, b"# T\n\n" + b"x" * 146, "big.md")
     assert _stored() == (0, 0, 0, 0)
 
 

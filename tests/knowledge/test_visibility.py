@@ -73,7 +73,8 @@ def test_creator_and_editor(items: dict[str, Item]) -> None:
     author = actor_of(User.objects.get(username="author"))
     editor = actor_of(User.objects.get(username="editor"))
     assert all(_sees(author, items[s]) for s in items)  # the creator: also the archived item
-    assert _sees(editor, items["draft"]) and _sees(editor, items["in_review"])
+    assert _sees(editor, items["draft"])
+    assert _sees(editor, items["in_review"])
     assert not _sees(editor, items["archived"])  # archived: reviewers and the creator only
 
 
@@ -82,7 +83,8 @@ def test_status_filter_stays_within_what_one_may_see(users: dict[str, User], ite
     assert services.list_items(viewer, services.ItemQuery(statuses=("draft",))) == (0, [])
     reviewer = actor_of(users["knowledge_manager"])
     total, listed = services.list_items(reviewer, services.ItemQuery(statuses=("draft", "in_review")))
-    assert {i.status for i in listed} == {"draft", "in_review"} and total == 2
+    assert {i.status for i in listed} == {"draft", "in_review"}
+    assert total == 2
     with pytest.raises(Invalid, match="status: unknown status 'secret'"):
         services.list_items(reviewer, services.ItemQuery(statuses=("secret",)))
 
