@@ -62,8 +62,9 @@ def chunk_section(text: str, *, max_tokens: int = 256, overlap_tokens: int = 32)
     out: list[tuple[int, int, int]] = []
     i = 0  # index of the first token of the current chunk
     n = len(spans)
+    prev_end = 0  # where the previous chunk ended: characters the tokenizer skips are never left out
     while i < n:
-        char_start = spans[i][0]
+        char_start = min(spans[i][0], prev_end)
         if n - i <= budget:
             cut = len(text)
         else:
@@ -83,6 +84,7 @@ def chunk_section(text: str, *, max_tokens: int = 256, overlap_tokens: int = 32)
             tokens = count_tokens(text[start:end])
         if start < end:
             out.append((start, end, tokens))
+        prev_end = max(end, char_start + 1)
         j = bisect.bisect_left(token_starts, end)  # first token not (fully) in this chunk
         if j >= n:
             break
