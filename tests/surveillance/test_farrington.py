@@ -58,6 +58,16 @@ RTOL = 1e-6
 ATOL = 1e-12
 
 
+@pytest.fixture(autouse=True, params=["ckernel", "numpy"])
+def glm_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test on both paths of the IRLS with a trend: the compiled kernel and the numpy fallback."""
+    if request.param == "numpy":
+        monkeypatch.setattr(_glm, "kernel", None)
+    elif _glm.kernel is None:
+        pytest.skip("the compiled kernel is switched off (DHNET_NO_CKERNEL) or not built (see test_irls_kernel.py)")
+    return str(request.param)
+
+
 def load_panel(data_dir: Path, input_name: str, series: list[str] | None) -> Panel:
     d = pd.read_csv(data_dir / input_name, dtype={"series": str, "period_start": str})
     names = list(dict.fromkeys(d["series"])) if series is None else series
