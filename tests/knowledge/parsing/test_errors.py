@@ -3,6 +3,8 @@ nothing else ever escapes parse_document."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,14 @@ def test_document_error_is_a_value_error() -> None:
     assert issubclass(DocumentError, ValueError)
     with pytest.raises(TypeError):
         parse_document("text, not bytes", "x.txt")  # type: ignore[arg-type]
+
+
+def test_docx_zip_bomb_is_refused_before_it_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dhnet.knowledge.parsing import docx as docx_format
+
+    monkeypatch.setattr(docx_format, "MAX_EXPANDED_BYTES", 1024 * 1024)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<" + b" " * (2 * 1024 * 1024))
+    with pytest.raises(DocumentError, match=r"DOCX: the archive expands to 2,097,153 bytes \(more than 1,048,576"):
+        parse_document(buffer.getvalue(), "bomb.docx")

@@ -12,7 +12,7 @@ import re
 from .types import DocumentError, ParsedDocument, ParsedSection
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")  # and lone surrogates
 MAX_HEADING_CHARS = 200
 
 

@@ -17,6 +17,7 @@ from .builder import DocumentBuilder
 from .sniff import DOCX
 from .types import DocumentError, ParsedDocument
 
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING = re.compile(r"^(?:heading|überschrift|titre|título|titolo|kop)\s*([1-9])$", re.IGNORECASE)
 
@@ -29,6 +30,11 @@ def _check_archive(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
+            expanded = sum(info.file_size for info in archive.infolist())
+            if expanded > MAX_EXPANDED_BYTES:
+                raise DocumentError(
+                    f"DOCX: the archive expands to {expanded:,} bytes (more than {MAX_EXPANDED_BYTES:,}; a ZIP bomb?)"
+                )
             if "word/document.xml" not in names:
                 raise DocumentError("DOCX: not a Word document (word/document.xml is missing from the archive)")
             bad = archive.testzip()
