@@ -59,9 +59,16 @@ def test_global_strategy_chapters() -> None:
         "Strategic Objective 2: Advance Implementation of National Digital Health Strategies",
     ):
         assert top.count(chapter) == 1, chapter  # once: its repeats at the top of annex pages are not new sections
-    assert ("Strategic Objectives", "Advance the implementation of national digital health strategies") in [
-        s.path for s in doc.sections
-    ]
+    sub_sections = [s.path for s in doc.sections if s.path[0] == "Strategic Objectives"]
+    for sub in (
+        "Advance the implementation of national digital health strategies",
+        "Strengthen governance for digital health at global, regional and national levels",  # over two lines
+        "Advocate people-centred health systems that are enabled by digital health",
+        "Policy options and actions",
+        "Outputs",
+    ):
+        assert ("Strategic Objectives", sub) in sub_sections, sub
+    assert not any(s.path[-1] in {"United Nations General", "World Health"} for s in doc.sections)  # footnotes
     assert "Global strategy on digital health 2020-2025  " not in doc.text  # running headers dropped
 
 

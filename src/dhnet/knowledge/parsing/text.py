@@ -30,6 +30,7 @@ _RULE = re.compile(r"^\s*([-=_*])(\s*\1){2,}\s*$")
 _META = re.compile(r"^(Document|Section|Tokens|Source|Chunk|Page|Score):\s*\S.*$|^(Tokens|Page|Chunk):\s*\d+\s*$")
 _NUMBERED = re.compile(r"^\s*(\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(\S.*)$")
 _LIST = re.compile(r"^\s*([-*•–+]|\d{1,3}[.)]|\(\w{1,3}\)|[a-z][.)])\s")
+_NUMBER_LINE = re.compile(r"^\d{1,2}$")  # the number of a principle or objective, on its own line
 _GLUED_PAGE = re.compile(r"^\d{1,3}(?=[A-Z][a-z])")
 _RUNNING_HEADER = re.compile(r"^(\S.{4,}?\S)\s{2,}(\S.*\S)$")
 _TERMINAL = ".,;:!?…"
@@ -59,6 +60,7 @@ _DANGLING = {
 }
 _SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"}
 MAX_HEADING_WORDS = 10
+MAX_WRAPPED_HEADING_WORDS = 14  # a heading over two lines (the second one short) may be longer
 SHORT_LINE = 40  # a title-like line followed by text in the same block must be at most this long
 
 
@@ -97,7 +99,7 @@ def _title_case(text: str) -> str:
     return " ".join(out)
 
 
-def _title_like(text: str) -> bool:
+def _title_like(text: str, max_words: int = MAX_HEADING_WORDS) -> bool:
     """A short line that reads like a heading: starts with a capital, no sentence punctuation at the end, no
     ``label: value`` pair, no link, at most ten words and four letters or more."""
     s = text.strip()
@@ -110,7 +112,7 @@ def _title_like(text: str) -> bool:
         return False
     if 2 * sum(1 for w in words if w[0].isalpha()) <= len(words):
         return False
-    return len(words) <= MAX_HEADING_WORDS and len(_letters(s)) >= 4
+    return len(words) <= max_words and len(_letters(s)) >= 4
 
 
 def _drop_furniture(lines: list[str]) -> tuple[list[str], str | None]:
@@ -232,7 +234,8 @@ class _TextReader:
                 i += 1
                 continue
             candidate, used = self._title_candidate(lines, i)
-            if candidate and (not prev or prev.endswith(tuple(_TERMINAL))):
+            numbered = bool(_NUMBER_LINE.match(prev)) and i + used == n  # "4" then a heading that ends the block
+            if candidate and (not prev or prev.endswith(tuple(_TERMINAL)) or numbered):
                 after = lines[i + used].strip() if i + used < n else None
                 if (after is not None and after[:1].isupper()) or (after is None and next_block):
                     flush()
@@ -248,14 +251,14 @@ class _TextReader:
         """A title-like heading starting at line ``i`` (with a short lower-case continuation line) and the number
         of lines it takes."""
         s = _GLUED_PAGE.sub("", lines[i].strip())
-        if not _title_like(s):
-            return None, 0
-        if i + 1 < len(lines):
+        if i + 1 < len(lines) and s[:1].isupper() and not s.endswith(tuple(_TERMINAL)):
             cont = lines[i + 1].strip()
             if cont and len(cont) <= 30 and cont[0].islower() and not cont.endswith(tuple(_TERMINAL)):
-                joined = f"{s} {cont}"
-                if _title_like(joined):
+                joined = f"{s} {cont}"  # a heading wrapped onto a short second line
+                if _title_like(joined, max_words=MAX_WRAPPED_HEADING_WORDS):
                     return joined, 2
+        if not _title_like(s):
+            return None, 0
         if len(s) > SHORT_LINE and i + 1 < len(lines):
             return None, 0  # a longer line followed by more text is wrapped prose, not a heading
         return s, 1
