@@ -5,8 +5,6 @@ API token or session when one is sent (a contact's details and private networks 
 them); a token that does not authenticate is a 401, not an anonymous read.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 from uuid import UUID

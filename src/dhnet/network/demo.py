@@ -220,7 +220,7 @@ def load_demo(actor: Actor) -> str:
             "kind": "roundtable",
             "starts_at": "2026-12-10T14:00",
             "ends_at": "2026-12-10T16:30",
-            "timezone": "Europe/Geneva",
+            "timezone": "Europe/Zurich",
             "location": "Online",
             "link": "https://example.org/roundtable",
             "description": "How the networks find and reuse good practices and lessons learned. " + DEMO_NOTE,

@@ -760,6 +760,13 @@ def update_network(actor: Actor, slug: str, changes: dict[str, Any]) -> Network:
     return network
 
 
+def network_for_planning(actor: Actor, slug: str) -> Network:
+    """A network whose events ``actor`` may plan (its coordinators): the event form's subject."""
+    network = _network(actor, slug)
+    _require_coordinator(actor, network, "plan its events")
+    return network
+
+
 def list_members(actor: Actor, slug: str) -> list[Membership]:
     """The members of a visible network (signed-in viewers; the members of a private one: audited)."""
     if not actor.is_authenticated:
@@ -1081,7 +1088,7 @@ def create_event(actor: Actor, network_slug: str, data: dict[str, Any]) -> tuple
     zone_name = _text(data.get("timezone") or "UTC", "timezone", max_length=64)
     zone = timezones.zone(zone_name)
     if zone is None:
-        raise Invalid(f"timezone: {zone_name!r} is not an IANA time zone (e.g. Europe/Geneva)")
+        raise Invalid(f"timezone: {zone_name!r} is not an IANA time zone (e.g. Europe/Zurich)")
     starts = _when(data.get("starts_at"), "starts_at", zone)
     ends = _when(data.get("ends_at"), "ends_at", zone)
     if ends < starts:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,16 +15,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dhnet.network import services, timezones
 from dhnet.network.models import EventKind, MemberRole, NetworkKind, OrganisationKind, Visibility
 from dhnet.platform.access import public, request_actor, requires
-from dhnet.platform.errors import NotFound, ServiceError
+from dhnet.platform.errors import Forbidden, NotFound, ServiceError
 
 TZ_COOKIE = "tz"
 
 
 def _found(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """The service's result; its NotFound as a 404 page and its Forbidden as a 403 page."""
     try:
         return call(*args, **kwargs)
     except NotFound as exc:
         raise Http404(exc.message) from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
 
 
 def _error_page(request: HttpRequest, exc: ServiceError, back: str) -> HttpResponse:
@@ -240,7 +244,7 @@ def _agenda_lines(text: str) -> list[dict[str, str]]:
 @require_http_methods(["GET", "POST"])
 def event_create(request: HttpRequest, slug: str) -> HttpResponse:
     actor = request_actor(request)
-    network = _found(services.get_network, actor, slug).network
+    network = _found(services.network_for_planning, actor, slug)
     values: dict[str, Any] = {"kind": EventKind.ROUNDTABLE, "timezone": _viewer_zone(request)}
     error, status = "", 200
     if request.method == "POST":
