@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from dhnet.knowledge import views
+from dhnet.knowledge import search_views, views
 
 app_name = "knowledge"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search", search_views.search_page, name="search"),
     path("items/new/", views.item_create, name="item-create"),
     path("items/<str:item_id>/", views.item_detail, name="item"),
     path("items/<str:item_id>/edit/", views.item_edit, name="item-edit"),
