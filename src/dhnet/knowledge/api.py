@@ -4,8 +4,6 @@ Reading is public (``@public``): published items are meant to be found; drafts a
 them (the service decides). Writing requires ``knowledge:item:write``, reviewing ``knowledge:item:review``.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import uuid
 from typing import Any
@@ -71,7 +69,7 @@ class ItemOut(Schema):
     updated_at: dt.datetime
 
     @staticmethod
-    def of(item: Item) -> ItemOut:
+    def of(item: Item) -> "ItemOut":
         return ItemOut(
             id=item.public_id,
             kind=item.kind,
@@ -109,7 +107,7 @@ class DocumentOut(Schema):
     parsed_at: dt.datetime
 
     @staticmethod
-    def of(document: Document, item: Item) -> DocumentOut:
+    def of(document: Document, item: Item) -> "DocumentOut":
         return DocumentOut(
             id=document.public_id,
             item=item.public_id,
@@ -133,7 +131,7 @@ class ReviewOut(Schema):
     at: dt.datetime
 
     @staticmethod
-    def of(review: ItemReview) -> ReviewOut:
+    def of(review: ItemReview) -> "ReviewOut":
         return ReviewOut(
             id=review.pk, reviewer=review.reviewer_name, decision=review.decision, comment=review.comment, at=review.at
         )
@@ -154,7 +152,7 @@ class SectionOut(Schema):
     page: int
 
     @staticmethod
-    def of(section: Section) -> SectionOut:
+    def of(section: Section) -> "SectionOut":
         return SectionOut(
             ordinal=section.ordinal, level=section.level, heading=section.heading, path=section.path, page=section.page
         )
@@ -171,7 +169,7 @@ class ChunkOut(Schema):
     end: int
 
     @staticmethod
-    def of(chunk: Chunk, section_ordinal: int) -> ChunkOut:
+    def of(chunk: Chunk, section_ordinal: int) -> "ChunkOut":
         return ChunkOut(
             id=chunk.pk,
             section=section_ordinal,

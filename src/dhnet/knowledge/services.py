@@ -15,7 +15,6 @@ changes (back to draft), approve (published) and archive.
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from dhnet.knowledge.models import (
     ReviewDecision,
     Section,
 )
+from dhnet.knowledge.parsing.sniff import EXTENSIONS
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -496,12 +496,14 @@ def archive_item(actor: Actor, public_id: Any) -> Item:
 
 
 def _media_type(filename: str, given: str | None) -> str | None:
-    if given:
-        base = given.split(";", 1)[0].strip().lower()
-        if base and base not in ("application/octet-stream", "binary/octet-stream"):
-            return base
-    guessed, _ = mimetypes.guess_type(filename)
-    return guessed
+    """The media type to parse as: None (the parser decides) when the filename's extension names a format we read,
+    since browsers and clients send generic or wrong types (``text/plain`` for a DOCX); else the type given."""
+    if Path(filename).suffix.lower() in EXTENSIONS:
+        return None
+    base = (given or "").split(";", 1)[0].strip().lower()
+    if not base or base in ("application/octet-stream", "binary/octet-stream"):
+        return None
+    return base
 
 
 def _index(document: Document) -> None:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dhnet.knowledge import rendering, services
 from dhnet.knowledge.models import Item, ItemKind, ItemStatus, ReviewDecision
 from dhnet.platform.access import public, request_actor, requires
-from dhnet.platform.errors import ServiceError
+from dhnet.platform.errors import Forbidden, ServiceError
 
 PER_PAGE = 25
 
@@ -175,6 +175,8 @@ def item_edit(request: HttpRequest, item_id: str) -> HttpResponse:
         detail = services.get_item(actor, item_id)
     except ServiceError as exc:
         return _error(request, exc)
+    if "edit" not in detail.actions:
+        return _error(request, Forbidden(f"item {detail.item.public_id} is {detail.item.status}: you may not edit it"))
     if request.method == "GET":
         return _render_form(request, _form_values(detail.item, detail.editors), item=detail.item)
     try:
