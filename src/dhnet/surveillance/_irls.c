@@ -29,40 +29,46 @@
 #define EPSILON 1e-8
 #define SWITCH 1e-13
 
-/* The row passes are compiled for AVX-512, AVX2 and the x86-64 baseline (chosen at load time). */
+/* The group routine (row passes inlined) is compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2, FMA) and the
+ * x86-64 baseline (chosen at load time); the lane loops vectorise. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CLONES
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* exp(x): n = round(x / ln 2), r = x - n ln 2 (Cody-Waite, exact products), Taylor polynomial of degree 13 on
- * |r| <= 0.35 (truncation below 1e-17), times 2^n as two powers of two (so that subnormal results round once).
- * NaN gives NaN, +inf inf, -inf 0.  Branch-free, so that the lane loops vectorise. */
+/* exp(x): n = round(x / ln 2), r = x - n ln 2 (in two parts, by fused multiply-adds), Taylor polynomial of degree
+ * 13 on |r| <= 0.35 (truncation below 1e-17) by Horner's rule in fused multiply-adds, times 2^n as two powers of
+ * two (so that subnormal results round once).  Within 1 ulp; NaN gives NaN, +inf inf, -inf 0.  fma() rounds once
+ * wherever it runs (an instruction in the x86-64-v3/v4 clones, glibc's exact fma in the baseline one), so every
+ * clone computes the same values.  Branch-free, so that the lane loops vectorise. */
+#define FMA __builtin_fma
 INLINE double xexp(double x) {
     const double shifter = 0x1.8p52;
     double xin = x;
     x = x < 710.0 ? x : 710.0; /* min and max as the SIMD instructions have them (NaN: restored at the end) */
     x = x > -746.0 ? x : -746.0;
-    double k = x * 0x1.71547652b82fep0 + shifter;
+    double k = FMA(x, 0x1.71547652b82fep0, shifter);
     double n = k - shifter;
-    double r = (x - n * 0x1.62e42fee00000p-1) - n * 0x1.a39ef35793c76p-33;
+    double r = FMA(n, -0x1.62e42fefa39efp-1, x);
+    r = FMA(n, -0x1.abc9e3b39803fp-56, r);
     double q = 1.0 / 6227020800.0;
-    q = q * r + 1.0 / 479001600.0;
-    q = q * r + 1.0 / 39916800.0;
-    q = q * r + 1.0 / 3628800.0;
-    q = q * r + 1.0 / 362880.0;
-    q = q * r + 1.0 / 40320.0;
-    q = q * r + 1.0 / 5040.0;
-    q = q * r + 1.0 / 720.0;
-    q = q * r + 1.0 / 120.0;
-    q = q * r + 1.0 / 24.0;
-    q = q * r + 1.0 / 6.0;
-    q = q * r + 0.5;
-    double p = 1.0 + (r + (r * r) * q);
-    double k1 = n * 0.5 + shifter;
+    q = FMA(q, r, 1.0 / 479001600.0);
+    q = FMA(q, r, 1.0 / 39916800.0);
+    q = FMA(q, r, 1.0 / 3628800.0);
+    q = FMA(q, r, 1.0 / 362880.0);
+    q = FMA(q, r, 1.0 / 40320.0);
+    q = FMA(q, r, 1.0 / 5040.0);
+    q = FMA(q, r, 1.0 / 720.0);
+    q = FMA(q, r, 1.0 / 120.0);
+    q = FMA(q, r, 1.0 / 24.0);
+    q = FMA(q, r, 1.0 / 6.0);
+    q = FMA(q, r, 0.5);
+    q = FMA(q, r, 1.0);
+    double p = FMA(q, r, 1.0);
+    double k1 = FMA(n, 0.5, shifter);
     double n1 = k1 - shifter;
     double k2 = (n - n1) + shifter;
     uint64_t u1, u2;
@@ -82,7 +88,7 @@ INLINE double div0(double a, double b) { return b > 0 ? a / b : 0.0; }
 
 /* Row sums of a group at the lanes' trend coefficients b: per virtual level and lane, sum_m e, sum_m e t,
  * sum_m e t^2 with e = exp(t b + lp), rows added in order. */
-CLONES static void pass_sums(Py_ssize_t M, Py_ssize_t V, const double *restrict t, const double *restrict lp,
+INLINE void pass_sums(Py_ssize_t M, Py_ssize_t V, const double *restrict t, const double *restrict lp,
                              const double *restrict b, double *restrict S, double *restrict T, double *restrict U) {
     memset(S, 0, sizeof(double) * V * W);
     memset(T, 0, sizeof(double) * V * W);
@@ -103,7 +109,7 @@ CLONES static void pass_sums(Py_ssize_t M, Py_ssize_t V, const double *restrict 
 }
 
 /* Sums of the starting values: sum w0, sum w0 t, sum w0 t^2, sum wz0, sum wz0 t per virtual level and lane. */
-CLONES static void pass_start(Py_ssize_t M, Py_ssize_t V, const double *restrict t, const double *restrict w0,
+INLINE void pass_start(Py_ssize_t M, Py_ssize_t V, const double *restrict t, const double *restrict w0,
                               const double *restrict wz0, double *restrict S, double *restrict T,
                               double *restrict U, double *restrict Z, double *restrict ZT) {
     memset(S, 0, sizeof(double) * V * W);
@@ -127,7 +133,7 @@ CLONES static void pass_start(Py_ssize_t M, Py_ssize_t V, const double *restrict
 }
 
 /* Row weights exp(t b + lp) * f1[v] * f2[v] per lane (f1, f2: per virtual level and lane). */
-CLONES static void pass_weights(Py_ssize_t M, Py_ssize_t V, const double *restrict t, const double *restrict lp,
+INLINE void pass_weights(Py_ssize_t M, Py_ssize_t V, const double *restrict t, const double *restrict lp,
                                 const double *restrict b, const double *restrict f1, const double *restrict f2,
                                 double *restrict out) {
     for (Py_ssize_t m = 0; m < M; m++) {
@@ -144,7 +150,7 @@ CLONES static void pass_weights(Py_ssize_t M, Py_ssize_t V, const double *restri
 }
 
 /* Per virtual level (V, W) -> per level (L, W): the virtual levels of a level added in order. */
-static void agg(Py_ssize_t V, Py_ssize_t L, const int64_t *lmap, const double *a, double *out) {
+INLINE void agg(Py_ssize_t V, Py_ssize_t L, const int64_t *lmap, const double *a, double *out) {
     memset(out, 0, sizeof(double) * L * W);
     for (Py_ssize_t v = 0; v < V; v++) {
         double *o = out + lmap[v] * W;
@@ -169,10 +175,12 @@ typedef struct {
 } LaneOut;
 
 /* Load lanes f0 .. f0+nl-1 of a (M, V, F) array into a (M*V, W) buffer; missing lanes get `fill`. */
-static void load(const double *src, Py_ssize_t MV, Py_ssize_t F, Py_ssize_t f0, int nl, double fill, double *dst) {
+INLINE void load(const double *src, Py_ssize_t MV, Py_ssize_t F, Py_ssize_t f0, int nl, double fill, double *dst) {
     for (Py_ssize_t r = 0; r < MV; r++) {
         const double *s = src + r * F + f0;
         double *d = dst + r * W;
+        /* each row is in another page (no hardware prefetch): fetch the next group's part now, for later */
+        if (f0 + W < F) __builtin_prefetch(s + W);
         int j = 0;
         for (; j < nl; j++) d[j] = s[j];
         for (; j < W; j++) d[j] = fill;
@@ -181,7 +189,7 @@ static void load(const double *src, Py_ssize_t MV, Py_ssize_t F, Py_ssize_t f0, 
 
 /* The per-level tail of a parked fit (numpy: Chunk._levels_tail), for lane j: the trend stays at b, the
  * intercepts step on the per-level sums, which scale with exp(alpha - alpha at parking). */
-static void levels_tail(const Args *A, Py_ssize_t f, int it, const double *a0, double b, const double *a_next,
+INLINE void levels_tail(const Args *A, Py_ssize_t f, int it, const double *a0, double b, const double *a_next,
                         const double *bS, const double *bT, const double *bU, double dev0, double *a1, double *a2,
                         double *p1, double *p2, LaneOut *lo, double *work) {
     /* a1, a2, p1, p2: this lane's column of (L, W) arrays */
@@ -196,8 +204,8 @@ static void levels_tail(const Args *A, Py_ssize_t f, int it, const double *a0, d
     int conv = 0, okf = 1;
     for (;;) {
         double sa = 0.0, ss = 0.0;
+        for (Py_ssize_t l = 0; l < L; l++) S[l] = bS[l] * xexp(a[l] - a0[l]);
         for (Py_ssize_t l = 0; l < L; l++) {
-            S[l] = bS[l] * xexp(a[l] - a0[l]);
             sa += a[l] * A->PY[l * F + f];
             ss += S[l];
         }
@@ -229,8 +237,9 @@ static void levels_tail(const Args *A, Py_ssize_t f, int it, const double *a0, d
     A->conv[f] = (uint8_t)conv;
     A->ok[f] = (uint8_t)(A->ok[f] && okf);
     A->beta[f] = b;
+    for (Py_ssize_t l = 0; l < L; l++) S[l] = xexp(a_prev[l] - a0[l]);
     for (Py_ssize_t l = 0; l < L; l++) {
-        double fl = xexp(a_prev[l] - a0[l]);
+        double fl = S[l];
         A->alpha[l * F + f] = a[l];
         A->Su[l * F + f] = bS[l] * fl;
         A->Tu[l * F + f] = bT[l] * fl;
@@ -244,7 +253,7 @@ static void levels_tail(const Args *A, Py_ssize_t f, int it, const double *a0, d
     lo->pb = b;
 }
 
-static int fit_group(const Args *A, Py_ssize_t f0, int nl, double *buf) {
+CLONES static int fit_group(const Args *A, Py_ssize_t f0, int nl, double *buf) {
     Py_ssize_t M = A->M, V = A->V, L = A->L, F = A->F, MV = M * V;
     double *tb = buf, *lpb = tb + MV * W, *x1 = lpb + MV * W, *x2 = x1 + MV * W;
     double *vS = x2 + MV * W, *vT = vS + V * W, *vU = vT + V * W, *vZ = vU + V * W, *vZT = vZ + V * W;
@@ -312,8 +321,10 @@ static int fit_group(const Args *A, Py_ssize_t f0, int nl, double *buf) {
     for (int j = 0; j < W; j++) n_live += live[j];
     for (int it = 1; it <= MAXIT && n_live > 0; it++) {
         /* exp(alpha) per virtual level and lane */
-        for (Py_ssize_t v = 0; v < V; v++)
-            for (int j = 0; j < W; j++) f1[v * W + j] = live[j] ? xexp(a[A->lmap[v] * W + j]) : 0.0;
+        for (Py_ssize_t v = 0; v < V; v++) {
+            const double *av = a + A->lmap[v] * W;
+            for (int j = 0; j < W; j++) f1[v * W + j] = xexp(av[j]) * (double)live[j];
+        }
         pass_sums(M, V, tb, lpb, b, vS, vT, vU);
         for (Py_ssize_t v = 0; v < V * W; v++) {
             vS[v] *= f1[v];
