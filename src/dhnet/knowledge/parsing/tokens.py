@@ -1,6 +1,6 @@
 """Token counts with the all-MiniLM-L6-v2 WordPiece tokenizer, the one the embedding model uses.
 
-The tokenizer definition (``tokenizer.json``, Apache-2.0, see NOTICE) ships inside dhnet, so counts are the same
+The tokenizer definition (``tokenizer.json``, Apache-2.0, see NOTICE.txt) ships inside dhnet, so counts are the same
 whether or not the model package is installed. Truncation and padding configured in the file are switched off:
 we want the true length of any text.
 """
