@@ -214,7 +214,7 @@ def _detail(detail: services.ItemDetail) -> ItemDetailOut:
     )
 
 
-@router.get("/items", auth=PUBLIC_AUTH, response=ItemPage, summary="Items I may see (published: everyone)")
+@router.get("/knowledge/items", auth=PUBLIC_AUTH, response=ItemPage, summary="Items I may see (published: everyone)")
 @public
 def list_items(request: HttpRequest, filters: Query[ItemFilter]) -> ItemPage:
     query = services.ItemQuery(
@@ -232,33 +232,35 @@ def list_items(request: HttpRequest, filters: Query[ItemFilter]) -> ItemPage:
     return ItemPage(count=total, limit=filters.limit, offset=filters.offset, items=[ItemOut.of(i) for i in items])
 
 
-@router.post("/items", response={201: ItemOut}, summary="Create a draft item")
+@router.post("/knowledge/items", response={201: ItemOut}, summary="Create a draft item")
 @requires(services.WRITE)
 def create_item(request: HttpRequest, body: ItemIn) -> Status[ItemOut]:
     item = services.create_item(request_actor(request), body.to_input())
     return Status(201, ItemOut.of(item))
 
 
-@router.get("/items/{item_id}", auth=PUBLIC_AUTH, response=ItemDetailOut, summary="One item with its documents")
+@router.get(
+    "/knowledge/items/{item_id}", auth=PUBLIC_AUTH, response=ItemDetailOut, summary="One item with its documents"
+)
 @public
 def get_item(request: HttpRequest, item_id: str) -> ItemDetailOut:
     return _detail(services.get_item(request_actor(request), item_id))
 
 
-@router.put("/items/{item_id}", response=ItemOut, summary="Change a draft's metadata")
+@router.put("/knowledge/items/{item_id}", response=ItemOut, summary="Change a draft's metadata")
 @requires(services.WRITE)
 def update_item(request: HttpRequest, item_id: str, body: ItemIn) -> ItemOut:
     return ItemOut.of(services.update_item(request_actor(request), item_id, body.to_input()))
 
 
-@router.post("/items/{item_id}/submit", response=ItemOut, summary="Send a draft for review")
+@router.post("/knowledge/items/{item_id}/submit", response=ItemOut, summary="Send a draft for review")
 @requires(services.WRITE)
 def submit_item(request: HttpRequest, item_id: str) -> ItemOut:
     return ItemOut.of(services.submit_item(request_actor(request), item_id))
 
 
 @router.post(
-    "/items/{item_id}/reviews",
+    "/knowledge/items/{item_id}/reviews",
     response={201: ReviewOut},
     summary="Comment, request changes (back to draft) or approve (published)",
 )
@@ -268,14 +270,14 @@ def review_item(request: HttpRequest, item_id: str, body: ReviewIn) -> Status[Re
     return Status(201, ReviewOut.of(review))
 
 
-@router.post("/items/{item_id}/archive", response=ItemOut, summary="Archive a published item")
+@router.post("/knowledge/items/{item_id}/archive", response=ItemOut, summary="Archive a published item")
 @requires(services.REVIEW)
 def archive_item(request: HttpRequest, item_id: str) -> ItemOut:
     return ItemOut.of(services.archive_item(request_actor(request), item_id))
 
 
 @router.post(
-    "/items/{item_id}/documents",
+    "/knowledge/items/{item_id}/documents",
     response={200: DocumentOut, 201: DocumentOut},
     summary="Attach a document (PDF, DOCX, HTML, Markdown, text): parsed, chunked, indexed; 200 if already attached",
 )
@@ -292,7 +294,7 @@ def attach_document(request: HttpRequest, item_id: str, file: File[UploadedFile]
 
 
 @router.get(
-    "/documents/{document_id}",
+    "/knowledge/documents/{document_id}",
     auth=PUBLIC_AUTH,
     response=DocumentDetailOut,
     summary="A document with its section outline and passages",
