@@ -78,6 +78,14 @@ ORGANISATIONS: list[tuple[str, str, str, list[str], list[str], str]] = [
         "",
     ),
     (
+        "demo-regional-health-observatory",
+        "Regional Digital Health Observatory (demo)",
+        "other",
+        ["SN", "CI", "ML"],
+        ["so:1", "hsc:1.5"],
+        "",
+    ),
+    (
         "demo-un-child-health",
         "UN Child Health Programme (demo)",
         "un_agency",
