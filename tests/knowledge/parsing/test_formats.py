@@ -9,6 +9,7 @@ import pytest
 
 from dhnet.knowledge.parsing import ParsedDocument, chunk_document, parse_document
 from dhnet.knowledge.parsing.sniff import DOCX, HTML, MARKDOWN, PDF, TEXT
+from tests.knowledge.parsing.pdfgen import body, make_pdf
 
 FIXTURES = Path(__file__).with_name("fixtures")
 TITLE = "Global strategy on digital health"
@@ -247,3 +248,28 @@ def test_media_type_from_type_extension_or_magic(
     filename: str, media_type: str | None, data: bytes, expected: str
 ) -> None:
     assert parse_document(data, filename, media_type).media_type == expected
+
+
+ORDINALS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth"]
+
+
+def test_pdf_running_headers_footers_and_page_numbers_are_dropped() -> None:
+    pages = [
+        [
+            ("Global strategy on digital health 2020-2025", 9, False),
+            *([("Heading " + str(n), 16, False)] if n % 2 else []),
+            body(f"Body text of the {ORDINALS[n]} page, which is about surveillance."),
+            body("More body text."),
+            (f"Page {n} of 6", 9, False),
+            (str(n), 9, False),
+        ]
+        for n in range(1, 7)
+    ]
+    doc = parse_document(make_pdf(pages), "running.pdf")
+    assert "Global strategy on digital health 2020-2025" not in doc.text
+    assert "Page 3 of 6" not in doc.text
+    assert "\n3\n" not in doc.text
+    assert not doc.text.endswith("6")
+    assert [s.path for s in doc.sections] == [("Heading 1",), ("Heading 3",), ("Heading 5",)]
+    assert [doc.page_at(doc.text.index(f"the {ORDINALS[n]} page")) for n in range(1, 7)] == [1, 2, 3, 4, 5, 6]
+    assert doc.text.count("More body text.") == 6

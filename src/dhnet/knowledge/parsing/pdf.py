@@ -26,6 +26,8 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)  # malformed files are report
 
 MAX_PAGES = 5000
 _NORM = re.compile(r"[^0-9a-z]+")
+_DIGITS = re.compile(r"\d+")
+_PAGE_NUMBER = re.compile(r"^\s*(?:page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(?:\s*(?:/|of)\s*\d{1,4})?\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -145,6 +147,44 @@ def _font_levels(pages: list[list[_Line]]) -> tuple[dict[float, int], float]:
     return {size: i + 1 for i, size in enumerate(larger)}, body
 
 
+def _furniture_key(text: str) -> str:
+    """A line with its numbers masked: "Page 3 of 20" and "Page 4 of 20" are the same running footer."""
+    return _DIGITS.sub("#", _norm(text))
+
+
+def _drop_running_lines(pages: list[list[_Line]]) -> list[list[_Line]]:
+    """The pages without their running headers and footers: a line among the first or last two of a page whose
+    text (numbers masked) recurs there on at least three pages and half of them, set no larger than the body
+    text (so "Chapter 2" at the top of a page stays). Page numbers alone go too."""
+    if len(pages) < 3:
+        return pages
+    _, body = _font_levels(pages)
+
+    def candidate(line: _Line) -> bool:  # furniture is set no larger than the body text (headings are)
+        return line.size <= body + 0.5
+
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        edge = {_furniture_key(line.text) for line in lines[:2] + lines[-2:] if candidate(line)}
+        seen.update(edge)
+    running = {key for key, count in seen.items() if key and count >= max(3, 0.5 * len(pages))}
+    out = []
+    for lines in pages:
+        edges = set(range(min(2, len(lines)))) | set(range(max(0, len(lines) - 2), len(lines)))
+        out.append(
+            [
+                line
+                for k, line in enumerate(lines)
+                if not (
+                    k in edges
+                    and candidate(line)
+                    and (_furniture_key(line.text) in running or _PAGE_NUMBER.match(line.text))
+                )
+            ]
+        )
+    return out
+
+
 def _is_heading_text(text: str) -> bool:
     s = text.strip()
     return 0 < len(s) <= 150 and len(s.split()) <= 20 and any(c.isalpha() for c in s)
@@ -158,6 +198,7 @@ def parse_pdf(data: bytes, filename: str) -> ParsedDocument:
     pages = [_page_lines(page) for page in reader.pages]
     if not any(lines for lines in pages):
         raise DocumentError(f"PDF: no text layer in {len(pages)} page(s) (scanned images? run OCR first)")
+    pages = _drop_running_lines(pages)
     levels, body = ({}, 0.0) if outline else _font_levels(pages)
     bold_level = (max(levels.values()) + 1) if levels else 1
     for number, lines in enumerate(pages, start=1):
