@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import importlib
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -501,6 +502,7 @@ def index_document(document: Document) -> int:
     the chunks' embeddings when the model is available (otherwise ``dhnet knowledge reindex`` does it later).
     Returns the number of chunks embedded.
     """
+    ensure_fulltext_index()
     if not embedding.available():
         return 0
     chunks = list(document.chunks.exclude(embedding_model=embedding.MODEL_NAME).order_by("ordinal"))
@@ -508,6 +510,27 @@ def index_document(document: Document) -> int:
         return _embed_chunks(chunks)
     except embedding.EmbeddingUnavailable:
         return 0
+
+
+def ensure_fulltext_index() -> bool:
+    """Recreate the SQLite full-text table's triggers if they are gone; True when they had to be (and were) rebuilt.
+
+    SQLite changes a table's schema by copying it, which drops its triggers: a later migration of the chunk table
+    would silently stop the index from following new chunks. The statements are migration 0003's own.
+    """
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'knowledge_chunk' "
+            "AND name LIKE 'knowledge_chunk_fts_%'"
+        )
+        if cursor.fetchone()[0] == 3:
+            return False
+        migration = importlib.import_module("dhnet.knowledge.migrations.0003_search_fulltext")
+        for statement in migration.SQLITE_CREATE:
+            cursor.execute(statement)
+    return True
 
 
 def _embed_chunks(chunks: Sequence[Chunk]) -> int:

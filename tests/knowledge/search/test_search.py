@@ -277,3 +277,17 @@ def test_bad_requests_are_refused_naming_the_field(db: Any, kwargs: dict[str, An
     query = args.pop("query")
     with pytest.raises(Invalid, match=message):
         search.search(ANONYMOUS, query, **args)
+
+
+def test_lost_sqlite_triggers_are_recreated(strategy: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        assert search.ensure_fulltext_index() is False
+        return
+    with connection.cursor() as cursor:  # what a later table rebuild of knowledge_chunk would do to them
+        cursor.execute("DROP TRIGGER knowledge_chunk_fts_ai")
+    assert search.ensure_fulltext_index() is True
+    assert search.ensure_fulltext_index() is False
+    make_item("Later", [("Later", "A teleconsultation network for the kappa islands.")])
+    assert sections(search.search(ANONYMOUS, "teleconsultation", mode="fulltext")) == ["Later"]
