@@ -50,6 +50,8 @@ def test_docx_headings_title_and_table() -> None:
         ("Strategic objectives", "Governance"),
     ]
     assert "Text before the first heading" in doc.text[: doc.sections[1].start]
+    assert doc.pages == 2  # the explicit page break before "Governance"
+    assert [s.page for s in doc.sections] == [1, 1, 1, 1, 1, 2]
     governance = doc.text[doc.sections[-1].start : doc.sections[-1].end]
     assert "Governance | A national digital health strategy" in governance  # the table, row by row
     assert_consistent(doc)

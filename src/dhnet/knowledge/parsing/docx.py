@@ -1,6 +1,6 @@
 """DOCX (python-docx): paragraphs styled Heading 1–9 make the sections, the Title style gives the title; tables are
-kept row by row ("cell | cell"). Corrupt archives, encrypted files and ZIPs that are not Word documents are
-DocumentErrors naming the problem."""
+kept row by row ("cell | cell"); explicit page breaks give the page numbers. Corrupt archives, encrypted files, ZIP
+bombs and ZIPs that are not Word documents are DocumentErrors naming the problem."""
 
 from __future__ import annotations
 
@@ -59,14 +59,31 @@ def _heading_level(paragraph: Paragraph) -> int | None:
     return None
 
 
+def _page_breaks(paragraph: Paragraph) -> tuple[int, int]:
+    """Explicit page breaks of a paragraph: (before its text, after it). "Page break before" in its properties and
+    breaks in a paragraph without text count before; breaks inside a paragraph with text count after it. (A DOCX
+    has no fixed pages: this is the page the author forced, which is what a citation can use.)"""
+    element = paragraph._p
+    before = 1 if element.xpath("./w:pPr/w:pageBreakBefore[not(@w:val='0') and not(@w:val='false')]") else 0
+    breaks = len(element.xpath(".//w:br[@w:type='page']"))
+    if not paragraph.text.strip():
+        return before + breaks, 0
+    return before, breaks
+
+
 def parse_docx(data: bytes, filename: str) -> ParsedDocument:
     """Parse a DOCX document (body paragraphs and tables, in order)."""
     _check_archive(data)
     document = docx.Document(io.BytesIO(data))
     builder = DocumentBuilder(DOCX, "DOCX")
     title = (document.core_properties.title or "").strip()
+    page = 1
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
+            before, after = _page_breaks(block)
+            if before:
+                page += before
+                builder.page(page)
             level = _heading_level(block)
             text = block.text
             if level == 0:
@@ -75,6 +92,9 @@ def parse_docx(data: bytes, filename: str) -> ParsedDocument:
                 builder.heading(text, level)
             else:
                 builder.paragraph(text)
+            if after:
+                page += after
+                builder.page(page)
         elif isinstance(block, Table):
             rows = []
             for row in block.rows:
@@ -86,4 +106,4 @@ def parse_docx(data: bytes, filename: str) -> ParsedDocument:
                 if cells:
                     rows.append(" | ".join(cells))
             builder.paragraph("\n".join(rows))
-    return builder.build(title or builder.first_heading or PurePath(filename or "document").stem)
+    return builder.build(title or builder.first_heading or PurePath(filename or "document").stem, pages=page)
