@@ -158,7 +158,6 @@ class Chunk:
         self, y: FloatArray, t: FloatArray, valid: BoolArray, off: FloatArray | None, lmap: IntArray | None = None
     ) -> None:
         self._init(y, t, valid, off, lmap)
-        self.t2 = t * t
         self.nonempty: BoolArray = self.agg(np.asarray(valid.any(axis=0), dtype=np.float64)) > 0
         # Row quantities of the starting values mu = y + 0.1 (0 in padding): y log y, mu, dev.resids / 2 and
         # weight times working response, all before prior weights.
@@ -184,6 +183,8 @@ class Chunk:
     ) -> None:
         self.y = y
         self.t = t
+        self._t2: FloatArray | None = None
+        self._y23: FloatArray | None = None
         self.valid = valid
         self.off = off
         self.n_fits = y.shape[2]
@@ -200,6 +201,22 @@ class Chunk:
             sizes = np.diff(np.append(self.starts, lmap.size))
             if sizes.max() <= 2 and int((sizes == 2).sum()) <= 4:
                 self._extra = [(int(lev), int(self.starts[lev]) + 1) for lev in np.flatnonzero(sizes == 2)]
+
+    @property
+    def t2(self) -> FloatArray:
+        """``t * t`` (the numpy path's row sums; computed on first use: the compiled kernel squares ``t`` itself)."""
+        if self._t2 is None:
+            self._t2 = self.t * self.t
+        return self._t2
+
+    @property
+    def y23(self) -> FloatArray:
+        """``y^(2/3)`` as ``cbrt(y)^2`` (Anscombe residuals; computed once per chunk, on first use)."""
+        if self._y23 is None:
+            a = np.cbrt(self.y)
+            a *= a
+            self._y23 = a
+        return self._y23
 
     def agg(self, a: FloatArray) -> FloatArray:
         """Per virtual level ``(V, F)`` -> per level ``(L, F)`` (sum)."""
@@ -237,8 +254,12 @@ class Chunk:
             None if self.off is None else self.off[:, :, idx],
             self.lmap,
         )
-        for name in ("t2", "ylogy", "mu0", "r0", "g0", "lp_unit", "unit"):
+        for name in ("ylogy", "mu0", "r0", "g0", "lp_unit", "unit"):
             setattr(sub, name, getattr(self, name)[:, :, idx])
+        if self._t2 is not None:
+            sub._t2 = self._t2[:, :, idx]
+        if self._y23 is not None:
+            sub._y23 = self._y23[:, :, idx]
         for name in ("nonempty", "tmax"):
             setattr(sub, name, getattr(self, name)[:, idx])
         return sub

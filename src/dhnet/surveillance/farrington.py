@@ -285,9 +285,7 @@ def anscombe_residuals(f: _glm.Fit, chunk: _glm.Chunk, phi: FloatArray) -> Float
     with np.errstate(divide="ignore", invalid="ignore"):
         mu = np.where(chunk.valid, f.wmu / f.prior, 1.0)
         rmu = np.sqrt(mu)
-        a = np.cbrt(chunk.y)
-        a *= a
-        a /= np.cbrt(rmu)
+        a = chunk.y23 / np.cbrt(rmu)
         a -= rmu
         a *= 1.5
         den = 1.0 - _hat(f, chunk)
