@@ -92,3 +92,31 @@ def test_data_files_hold_codes_names_and_hierarchy_only() -> None:
     raw = (loader.DATA_DIR / "strategic_objectives.json").read_text(encoding="utf-8")
     assert "PROMOTE GLOBAL COLLABORATION" not in raw.upper()  # our own words, not the strategy's headings
     assert json.loads(raw)["scheme"] == "strategic-objective"
+
+
+def test_cli_lists_a_scheme_as_csv_and_json(db: Any) -> None:
+    from click.testing import CliRunner
+
+    from dhnet.cli import main
+
+    runner = CliRunner()
+    csv_out = runner.invoke(main, ["taxonomy", "list", "so"])
+    assert csv_out.exit_code == 0, csv_out.output
+    lines = csv_out.output.splitlines()
+    assert lines[0] == "tag,code,name,parent,level,kind"
+    assert len(lines) == 5
+    assert lines[1].startswith("so:1,1,Global collaboration")
+    json_out = runner.invoke(main, ["taxonomy", "list", "cdhi-v1", "--json"])
+    rows = json.loads(json_out.output)
+    assert len(rows) == 119
+    assert rows[2] == {
+        "tag": "cdhi-v1:1.1.1",
+        "code": "1.1.1",
+        "name": "Transmit health event alerts to specific population group(s)",
+        "parent": "1.1",
+        "level": 3,
+        "kind": "intervention",
+    }
+    unknown = runner.invoke(main, ["taxonomy", "list", "nope"])
+    assert unknown.exit_code == 1
+    assert "no taxonomy scheme 'nope' (known: cdhi-2023, cdhi-v1, hsc" in unknown.output

@@ -5,42 +5,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Scheme',
+            name="Scheme",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('version', models.CharField(blank=True, max_length=100)),
-                ('source', models.TextField(blank=True)),
-                ('licence_note', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("version", models.CharField(blank=True, max_length=100)),
+                ("source", models.TextField(blank=True)),
+                ("licence_note", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ('code',),
+                "ordering": ("code",),
             },
         ),
         migrations.CreateModel(
-            name='Concept',
+            name="Concept",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20)),
-                ('name', models.CharField(max_length=300)),
-                ('level', models.PositiveSmallIntegerField(default=1)),
-                ('kind', models.CharField(blank=True, max_length=20)),
-                ('ordinal', models.PositiveIntegerField(default=0)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='children', to='taxonomy.concept')),
-                ('scheme', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='concepts', to='taxonomy.scheme')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=20)),
+                ("name", models.CharField(max_length=300)),
+                ("level", models.PositiveSmallIntegerField(default=1)),
+                ("kind", models.CharField(blank=True, max_length=20)),
+                ("ordinal", models.PositiveIntegerField(default=0)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="children",
+                        to="taxonomy.concept",
+                    ),
+                ),
+                (
+                    "scheme",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="concepts", to="taxonomy.scheme"
+                    ),
+                ),
             ],
             options={
-                'ordering': ('scheme__code', 'ordinal'),
-                'constraints': [models.UniqueConstraint(fields=('scheme', 'code'), name='taxonomy_concept_scheme_code_unique')],
+                "ordering": ("scheme__code", "ordinal"),
+                "constraints": [
+                    models.UniqueConstraint(fields=("scheme", "code"), name="taxonomy_concept_scheme_code_unique")
+                ],
             },
         ),
     ]
