@@ -66,6 +66,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
         "Simulated series with outbreaks (Noufaily et al. 2013); FPR/POD of methods.",
         False,
     ),
+    "taxonomy": ("dhnet.taxonomy.cli", "Classifications: list the schemes or a scheme's concepts.", True),
     "token": ("dhnet.cli.platform", "API tokens for systems.", True),
     "totp-code": (
         "dhnet.cli.demo",
