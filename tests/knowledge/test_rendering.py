@@ -47,3 +47,11 @@ def test_without_hit_or_query_only_escaping() -> None:
     html = "".join(p.html for b in blocks for p in b.passages)
     assert "<mark" not in html
     assert blocks[1].heading_level == 2
+
+
+def test_the_heading_line_is_shown_once() -> None:
+    text = "## Governance\n\nRules for data.\n"
+    section = Section(pk=1, ordinal=0, level=1, heading="Governance", path="Governance", page=1, start=0, end=len(text))
+    chunk = Chunk(pk=7, section=section, section_id=1, ordinal=0, text=text, tokens=5, page=1, start=0, end=len(text))
+    [block] = rendering.render_document(text, [section], [chunk], hit=7, query="")
+    assert block.passages[0].html == '<mark class="hit">Rules for data.\n</mark>'

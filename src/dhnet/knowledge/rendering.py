@@ -1,9 +1,10 @@
 """The document page's body: sections and their passages, the cited passage and the query's words marked.
 
 Chunks overlap (the chunker repeats up to 32 tokens of the previous chunk) so each passage shows only the text
-after the previous one's end; the passage a search hit cites (``?chunk=``) is wrapped in ``<mark class="hit">``
-— including the part of it shown with the previous passage — and every word of the query (``?q=``) in
-``<mark class="term">``. Everything else is escaped.
+after the previous one's end, and a section's first passage leaves out the heading line shown above it. The
+passage a search hit cites (``?chunk=``) is wrapped in ``<mark class="hit">`` — including the part of it shown
+with the previous passage — and every word of the query (``?q=``) in ``<mark class="term">``. Everything else is
+escaped.
 """
 
 from __future__ import annotations
@@ -81,15 +82,27 @@ def render_document(
     hit_chunk = next((c for c in chunks if c.pk == hit), None)
     hit_span = (hit_chunk.start, hit_chunk.end) if hit_chunk is not None else None
     by_section: dict[int, list[Passage]] = {s.pk: [] for s in sections}
+    headings = {s.pk: s.heading for s in sections}
     shown_to = 0
     for chunk in chunks:
         start = max(chunk.start, shown_to)
+        if text and not by_section.get(chunk.section_id):  # the section's first passage: its heading is shown above
+            start += _heading_line(text[start : chunk.end], headings.get(chunk.section_id, ""))
         end = max(chunk.end, start)
         piece = text[start:end] if text else chunk.text[start - chunk.start :]
         html = _mark_span(piece, start, hit_span, terms)
         by_section.setdefault(chunk.section_id, []).append(Passage(chunk, html, chunk.pk == hit))
         shown_to = max(shown_to, end)
     return [SectionBlock(s, min(6, max(2, s.level + 1)), by_section.get(s.pk, [])) for s in sections]
+
+
+def _heading_line(piece: str, heading: str) -> int:
+    """The length of the heading line (``## Heading``, ``**Heading**`` or the bare heading) that opens ``piece``."""
+    if not heading.strip():
+        return 0
+    pattern = r"\s*(?:#{1,6}[ \t]+)?(?:\*\*)?" + re.escape(heading.strip()) + r"(?:\*\*)?[ \t]*(?:\n|$)\s*"
+    match = re.match(pattern, piece)
+    return match.end() if match else 0
 
 
 def _mark_span(piece: str, offset: int, hit_span: tuple[int, int] | None, terms: Sequence[str]) -> SafeString:
