@@ -14,7 +14,9 @@ on a trivial job (one series, EARS C1), i.e. its fixed start-up cost.
 
 Prints one Markdown section to stdout (progress on stderr): the commands, the
 timings (wall and CPU seconds), series-weeks per second, the ratio and whether alarms (and upper
-bounds) agree.  Run from the repository root: ``.venv/bin/python bench/bench_farrington.py``.
+bounds) agree, and which IRLS path ran (the compiled kernel ``dhnet.surveillance._irls`` or the numpy path, when
+the kernel is not built or ``DHNET_NO_CKERNEL=1``).  Run from the repository root:
+``.venv/bin/python bench/bench_farrington.py``; ``--no-r`` skips R (85 s) while iterating.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def main() -> None:
     trivial += ["--from", "1995-12-18", "--output", str(OUT / "farrington_trivial.csv"), "--quiet"]
     load0 = os.getloadavg()
 
-    have_r = shutil.which("Rscript") is not None
+    have_r = shutil.which("Rscript") is not None and "--no-r" not in sys.argv[1:]
     r_seconds = math.nan
     if have_r:
         log("running R (about 1.5 minutes) ...")
@@ -133,7 +135,7 @@ def main() -> None:
 
     ours = read_result(py_out)
     n_sw = len(ours)
-    agree = "R not available"
+    agree = "R not available" if shutil.which("Rscript") is None else "R not run (--no-r)"
     mismatch = -1
     if have_r:
         theirs = read_result(r_out)
@@ -201,6 +203,17 @@ def main() -> None:
         )
         print()
     print(agree + ".")
+    print()
+    from dhnet.surveillance import _glm
+
+    print(
+        "IRLS of the fits with a trend: "
+        + (
+            "compiled kernel (`dhnet.surveillance._irls`, built by `pip install -e .`)."
+            if _glm.kernel is not None
+            else "**numpy path** (the compiled kernel is not built, or DHNET_NO_CKERNEL is set)."
+        )
+    )
     print()
     print(
         f"Load average (1 min) {load0[0]:.1f} at the start, {load1[0]:.1f} at the end, on {os.cpu_count()} cores "
