@@ -71,6 +71,7 @@ class SectionBlock:
 
     section: Section
     heading_level: int
+    heading_html: SafeString
     passages: list[Passage]
 
 
@@ -93,7 +94,10 @@ def render_document(
         html = _mark_span(piece, start, hit_span, terms)
         by_section.setdefault(chunk.section_id, []).append(Passage(chunk, html, chunk.pk == hit))
         shown_to = max(shown_to, end)
-    return [SectionBlock(s, min(6, max(2, s.level + 1)), by_section.get(s.pk, [])) for s in sections]
+    return [
+        SectionBlock(s, min(6, max(2, s.level + 1)), mark_terms(s.heading, terms), by_section.get(s.pk, []))
+        for s in sections
+    ]
 
 
 def _heading_line(piece: str, heading: str) -> int:
