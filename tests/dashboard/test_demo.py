@@ -83,6 +83,16 @@ def test_demo_loads_the_country_users_and_signals(demo: tuple[Any, Path]) -> Non
     assert case_counts > 0
     assert all(len(p) == 64 for p in Case.objects.values_list("pseudonym", flat=True))
     assert "case reports" in result.output
+    # The network of networks: the strategy texts searchable, stakeholders, networks (one nested) and a roundtable.
+    from dhnet.knowledge.models import Chunk, Item
+    from dhnet.network.models import Event, Network, Organisation
+
+    assert Item.objects.filter(status="published").count() >= 5
+    assert Chunk.objects.count() > 50
+    assert Organisation.objects.count() >= 5
+    assert Network.objects.filter(parent__isnull=False).exists()
+    assert Event.objects.filter(kind="roundtable").exists()
+    assert "knowledge" in result.output
     assert Detection.objects.exists()
     assert Signal.objects.filter(disease__code="influenza").exists()
     assert Signal.objects.filter(disease__code="measles").exists()

@@ -323,6 +323,15 @@ def load_cases(actor: Any, *, subset: bool, progress: bool = True) -> tuple[int,
 # --- users --------------------------------------------------------------------------------------------------------
 
 
+def load_network_of_networks(actor: Any) -> str:
+    """The knowledge repository (the strategy texts, parsed, chunked and indexed, published) and then the
+    stakeholders, networks and the roundtable (whose outcome links to a knowledge item). Idempotent."""
+    from dhnet.knowledge.demo import load_demo as load_knowledge
+    from dhnet.network.demo import load_demo as load_network
+
+    return f"{load_knowledge(actor)}; {load_network(actor)}"
+
+
 def default_credentials_file() -> Path:
     from django.conf import settings
 
@@ -463,6 +472,7 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
         _say(line)
         credentials = credentials or default_credentials_file()
         users = ensure_users(actor, credentials)
+        _say(load_network_of_networks(actor))  # after the users: the demo networks have some of them as members
         if detect or (detect is None and (changed or not _detection_done())):
             t0 = time.monotonic()
             _say("detection over every alert rule (a minute or two for the full data) ...")
