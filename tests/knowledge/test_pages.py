@@ -166,6 +166,22 @@ def test_reviewers_filter_by_status(users: dict[str, User], objects: dict[str, s
     assert client.get("/api/v1/knowledge/items?country=Kenya").status_code == 400
 
 
+def test_the_home_page_filters(users: dict[str, User], objects: dict[str, str]) -> None:
+    reviewer = actor_of(users["knowledge_manager"])
+    tagged = services.create_item(
+        reviewer, services.ItemInput(kind="guideline", title="Tagged", countries=("SN",), tags=("so:1", "so:2"))
+    )
+    client = login(Client(), users["knowledge_manager"])
+    page = client.get("/knowledge/?tag=so:1+so:2&country=sn").content.decode()
+    assert f'id="item-{tagged.public_id}"' in page
+    assert "published item" not in page
+    refused = client.get("/knowledge/?tag=so:9")
+    assert refused.status_code == 400
+    assert "unknown tag &#x27;so:9&#x27;" in refused.content.decode()
+    detail = client.get(f"/knowledge/items/{tagged.public_id}/").content.decode()
+    assert '<abbr title="SN">Senegal</abbr>' in detail
+
+
 # --- create, upload, workflow by form and API ---------------------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ def test_create_cleans_and_audits(writer: Actor) -> None:
         ({"title": "   "}, "title: required"),
         ({"title": "x" * 301}, "title: at most 300"),
         ({"countries": ("KE", "Kenya")}, "countries[1]: 'Kenya' is not an ISO 3166-1 alpha-2"),
+        ({"countries": ("XX",)}, "countries[0]: 'XX' is not an ISO 3166-1 alpha-2"),
         ({"licence": "CC BY 4.0"}, "licence: 'CC BY 4.0' is not an SPDX"),
         ({"tags": ("so:9",)}, "unknown tag 'so:9'"),
         ({"tags": ("nonsense",)}, "tag 'nonsense' is not <scheme>:<code>"),

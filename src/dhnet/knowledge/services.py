@@ -14,6 +14,7 @@ changes (back to draft), approve (published) and archive.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -283,9 +284,17 @@ class ItemInput:
     editors: tuple[str, ...] = ()
 
 
+@functools.cache
+def country_names() -> dict[str, str]:
+    """ISO 3166-1 alpha-2 code -> English short name (the network context's table, read once)."""
+    from dhnet.network.timezones import countries
+
+    return countries()
+
+
 def _country(raw: str, where: str) -> str:
     code = str(raw).strip().upper()
-    if not COUNTRY_RE.match(code):
+    if not COUNTRY_RE.match(code) or code not in country_names():
         raise Invalid(f"{where}: {str(raw)[:20]!r} is not an ISO 3166-1 alpha-2 country code")
     return code
 

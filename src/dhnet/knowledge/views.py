@@ -8,6 +8,7 @@ The search page (``/knowledge/search``) belongs to ``search_views``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -34,7 +35,9 @@ def _page(raw: str | None) -> int:
 
 
 def _list(params: QueryDict, name: str) -> tuple[str, ...]:
-    return tuple(v.strip()[:100] for v in params.getlist(name) if v.strip())[:20]
+    """The values of a repeated or space/comma-separated parameter (``?tag=so:1 so:2`` or ``?tag=so:1&tag=so:2``)."""
+    values = [v for raw in params.getlist(name) for v in re.split(r"[\s,;]+", raw) if v]
+    return tuple(v[:100] for v in values)[:20]
 
 
 # --- the repository's home ----------------------------------------------------------------------------------------
@@ -97,6 +100,7 @@ def _render_item(request: HttpRequest, item_id: str, *, error: str = "", status:
             "item": item,
             "tags": list(item.tags.select_related("scheme").order_by("scheme__code", "ordinal")),
             "authors": list(item.authors.order_by("name")),
+            "countries": [(c, services.country_names().get(c, c)) for c in item.countries or []],
             "outlines": [(doc, list(doc.sections.order_by("ordinal"))) for doc in detail.documents],
             "decisions": ReviewDecision.choices,
             "error": error,
