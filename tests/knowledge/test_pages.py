@@ -306,3 +306,32 @@ def test_an_unpublished_document_is_404_to_the_public(users: dict[str, User]) ->
         login(Client(), users["knowledge_manager"]).get(f"/knowledge/documents/{document.public_id}/").status_code
         == 200
     )
+
+
+def test_the_item_page_names_its_events_of_visible_networks_only(users: dict[str, User]) -> None:
+    import datetime as dt
+
+    from dhnet.network.models import Event, EventOutcome, Membership, Network, Organisation
+
+    reviewer = actor_of(users["knowledge_manager"])
+    org = Organisation.objects.create(slug="demo-moh", name="Ministry (demo)", kind="member_state")
+    item = services.create_item(
+        reviewer, services.ItemInput(kind="lesson_learned", title="Lesson", authors=("demo-moh",))
+    )
+    services.submit_item(reviewer, item.public_id)
+    services.review_item(reviewer, item.public_id, "approve")
+    start = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
+    for slug, visibility in (("open", "public"), ("closed", "private")):
+        network = Network.objects.create(slug=f"{slug}-net", name=f"{slug} network", visibility=visibility)
+        event = Event.objects.create(
+            network=network, slug=f"{slug}-rt", title=f"{slug} roundtable", starts_at=start, ends_at=start
+        )
+        EventOutcome.objects.create(event=event, item=item, note=f"{slug} note")
+    url = f"/knowledge/items/{item.public_id}/"
+    public = Client().get(url).content.decode()
+    assert "open roundtable" in public
+    assert "closed roundtable" not in public
+    assert f'href="/network/organisations/{org.slug}/"' in public
+    Membership.objects.create(network=Network.objects.get(slug="closed-net"), user=users["viewer"], role="member")
+    member = login(Client(), users["viewer"]).get(url).content.decode()
+    assert "closed roundtable" in member

@@ -157,6 +157,8 @@ class ItemDetail:
     reviews: list[ItemReview]
     actions: tuple[str, ...]
     editors: list[str] = field(default_factory=list)
+    #: The events (roundtables, ...) this item is an outcome of, of networks the actor may see.
+    outcomes: list[Any] = field(default_factory=list)
 
 
 def list_items(actor: Actor, query: ItemQuery) -> tuple[int, list[Item]]:
@@ -239,7 +241,18 @@ def get_item(actor: Actor, public_id: Any) -> ItemDetail:
         documents = list(item.documents.order_by("id"))
         reviews = list(item.reviews.order_by("at", "id")) if actions_for(actor, item) or is_editor(actor, item) else []
         editors = list(item.editors.order_by("username").values_list("username", flat=True))
-        return ItemDetail(item, documents, reviews, actions_for(actor, item), editors)
+        return ItemDetail(item, documents, reviews, actions_for(actor, item), editors, _outcomes(actor, item))
+
+
+def _outcomes(actor: Actor, item: Item) -> list[Any]:
+    """The item's event outcomes, only from events of networks ``actor`` may see (private ones stay hidden)."""
+    from dhnet.network.services import visible_networks
+
+    return list(
+        item.event_outcomes.filter(event__network__in=visible_networks(actor))
+        .select_related("event", "event__network")
+        .order_by("event__starts_at", "id")
+    )
 
 
 @dataclass(frozen=True)
