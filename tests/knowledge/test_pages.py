@@ -335,3 +335,12 @@ def test_the_item_page_names_its_events_of_visible_networks_only(users: dict[str
     Membership.objects.create(network=Network.objects.get(slug="closed-net"), user=users["viewer"], role="member")
     member = login(Client(), users["viewer"]).get(url).content.decode()
     assert "closed roundtable" in member
+
+
+def test_a_nul_character_in_a_filter_is_a_400_or_ignored(users: dict[str, User]) -> None:
+    client = login(Client(), users["knowledge_manager"])
+    assert client.get("/api/v1/knowledge/items?q=a%00b").status_code == 200
+    refused = client.get("/api/v1/knowledge/items?author=x%00y")
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "authors[0]: contains a NUL character"
+    assert client.get("/knowledge/?tag=so%001").status_code == 400

@@ -63,6 +63,8 @@ def test_create_cleans_and_audits(writer: Actor) -> None:
         ({"authors": ("no-such-org",)}, "unknown organisation 'no-such-org'"),
         ({"editors": ("nobody",)}, "editors[0]: no user 'nobody'"),
         ({"summary": "a\x00b"}, "summary: contains a NUL"),
+        ({"tags": ("so:1", "so:\x002")}, "tags[1]: contains a NUL"),
+        ({"authors": ("a\x00",)}, "authors[0]: contains a NUL"),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(writer: Actor, change: dict[str, Any], message: str) -> None:

@@ -193,7 +193,7 @@ def list_items(actor: Actor, query: ItemQuery) -> tuple[int, list[Item]]:
         for org in _resolve_authors(query.authors):
             items = items.filter(pk__in=Item.authors.through.objects.filter(organisation=org).values("item_id"))
     if query.q.strip():
-        text = query.q.strip()[:200]
+        text = query.q.strip()[:200].replace("\x00", "")
         items = items.filter(Q(title__icontains=text) | Q(summary__icontains=text))
     total = items.count()
     page = list(
@@ -312,20 +312,29 @@ def _country(raw: str, where: str) -> str:
     return code
 
 
+def _values(raw: Iterable[Any], where: str) -> list[str]:
+    """Non-empty stripped strings; a NUL character (which PostgreSQL cannot store or compare) is ``Invalid``."""
+    values = [str(v).strip() for v in raw if str(v).strip()]
+    for index, value in enumerate(values):
+        if "\x00" in value:
+            raise Invalid(f"{where}[{index}]: contains a NUL character")
+    return values
+
+
 def _resolve_tags(tags: Iterable[str]) -> list[Any]:
     from dhnet.taxonomy.services import resolve_tags
 
-    return list(resolve_tags([str(t).strip() for t in tags if str(t).strip()]))
+    return list(resolve_tags(_values(tags, "tags")))
 
 
 def _resolve_authors(slugs: Iterable[str]) -> list[Any]:
     from dhnet.network.services import organisations_by_slug
 
-    return list(organisations_by_slug([str(s).strip() for s in slugs if str(s).strip()]))
+    return list(organisations_by_slug(_values(slugs, "authors")))
 
 
 def _resolve_editors(usernames: Iterable[str]) -> list[User]:
-    names = list(dict.fromkeys(str(u).strip() for u in usernames if str(u).strip()))
+    names = list(dict.fromkeys(_values(usernames, "editors")))
     found = {u.username: u for u in User.objects.filter(username__in=names)}
     for index, name in enumerate(names):
         if name not in found:
