@@ -464,7 +464,8 @@ def search(
 
 
 def _hits(ranked: Sequence[tuple[int, float]], query: str) -> list[Hit]:
-    chunks = Chunk.objects.select_related("section", "document__item").in_bulk([pk for pk, _ in ranked])
+    related = Chunk.objects.select_related("section", "document__item").defer("embedding", "document__text")
+    chunks = related.in_bulk([pk for pk, _ in ranked])  # without the vectors and whole document texts
     hits = []
     for pk, score in ranked:
         chunk = chunks.get(pk)
