@@ -429,3 +429,11 @@ def test_the_demo_loads_once(users: dict[str, User], operator: Actor) -> None:
     assert list(EventOutcome.objects.values_list("item_id", flat=True)) == [item.pk]
     assert Membership.objects.filter(user__username="demo-knowledge", role="coordinator").count() == 4
     assert Membership.objects.filter(user__username="demo-district", network__slug=demo.COP).exists()
+
+
+def test_a_percent_encoded_tz_cookie_is_read(world: dict[str, Any]) -> None:
+    client = Client()
+    client.cookies["tz"] = "Asia%2FTokyo"
+    page = client.get("/network/events/ev/").content.decode()
+    assert 'id="zone">Asia/Tokyo<' in page
+    assert "22:00" in page

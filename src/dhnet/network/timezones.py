@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from pathlib import Path
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 UTC = ZoneInfo("UTC")
@@ -31,8 +32,12 @@ def zone(name: str | None) -> ZoneInfo | None:
 
 
 def viewer_zone(query_value: str | None, cookie_value: str | None) -> ZoneInfo:
-    """The zone to show times in: ``?tz=`` if valid, else the ``tz`` cookie if valid, else UTC."""
-    return zone(query_value) or zone(cookie_value) or UTC
+    """The zone to show times in: ``?tz=`` if valid, else the ``tz`` cookie if valid, else UTC.
+
+    The cookie may arrive percent-encoded (``Asia%2FTokyo``) when set by other scripts; it is decoded first.
+    """
+    cookie = unquote(cookie_value) if cookie_value else None
+    return zone(query_value) or zone(cookie) or UTC
 
 
 def to_zone(instant: dt.datetime, where: ZoneInfo) -> dt.datetime:

@@ -3,11 +3,11 @@
 (function () {
   try {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (!zone) return;
+    if (!zone || !/^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone)) return;
     var match = document.cookie.match(/(?:^|; )tz=([^;]*)/);
-    var current = match ? decodeURIComponent(match[1]) : "";
+    var current = match ? match[1] : "";
     if (current === zone) return;
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; samesite=lax";
     var key = "dhnet-tz-reloaded";
     if (!new URLSearchParams(window.location.search).has("tz") && !window.sessionStorage.getItem(key)) {
       window.sessionStorage.setItem(key, "1");

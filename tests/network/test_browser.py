@@ -1,0 +1,129 @@
+"""In a real browser (Debian's chromium, Playwright) against ``dhnet serve`` on a fresh SQLite database with the
+network demo: a newcomer in Tokyo finds who works on what, opens the roundtable and sees its agenda in their own
+time zone (detected by the page from the browser's Intl API), signs in and asks to join a community of practice.
+
+The server is this module's own (migrate + the network demo only, no surveillance data), so the test is quick and
+does not depend on the database the rest of the package runs on.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DHNET, ROOT, _free_port
+
+PASSWORD = "correct horse battery staple 42"
+SETUP = f"""
+import django
+django.setup()
+from dhnet.accounts import services as accounts
+from dhnet.orgunits import services as orgunits
+from dhnet.network.demo import load_demo
+operator = accounts.operator_actor("cli:e2e")
+orgunits.create_unit(operator, code="XX", name="Country", parent_code=None, population=1000)
+accounts.create_user(operator, "newcomer", role="viewer", orgunit_code="XX", password={PASSWORD!r})
+print(load_demo(operator))
+"""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        if os.environ.get("DHNET_E2E_REQUIRED"):
+            pytest.fail("Debian's chromium is not installed at /usr/bin/chromium")
+        pytest.skip("Debian's chromium is not installed: run bin/e2e (it installs it)")
+    home = tmp_path_factory.mktemp("network-e2e")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DHNET_", "DATABASE_URL", "DJANGO_"))},
+        "DHNET_DATA_DIR": str(home),
+        "DATABASE_URL": f"sqlite:///{home / 'e2e.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "dhnet.platform.settings",
+    }
+    for command in ([*DHNET, "migrate"], [DHNET[0], "-c", SETUP]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+    port = _free_port()
+    log_path: Path = home / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*DHNET, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"dhnet serve did not start: {log_path.read_text()}")
+                time.sleep(0.2)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(site: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_a_newcomer_in_tokyo_finds_the_roundtable_and_asks_to_join(site: str, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.goto(f"{site}/network/")
+    page.select_option("#f-kind", "who_cc")
+    page.click("#org-filters button[type=submit]")
+    rows = page.locator("#organisations tbody tr")
+    assert rows.count() == 1
+    assert "WHO Collaborating Centre for Digital Surveillance (demo)" in rows.first.inner_text()
+
+    page.click(".network-nav >> text=Networks and communities")
+    tree = page.locator("#network-tree li")
+    names = tree.all_inner_texts()
+    assert names[0].startswith("Digital Health Network of Networks (demo)")
+    assert not any("steering group" in n for n in names)  # private: members only
+    page.click(".network-nav >> text=Events")
+    page.click("text=Roundtable: sharing knowledge on digital health across networks (demo)")
+    # The page reads the browser's zone (Intl), stores it in the tz cookie and shows the times in it:
+    # 14:00 in Zurich (UTC+1 in December) is 22:00 in Tokyo.
+    page.wait_for_function("document.getElementById('zone').textContent === 'Asia/Tokyo'")
+    assert page.locator("#agenda td.agenda-time").first.inner_text() == "22:00"
+    assert "UTC+09:00" in page.locator("#when").inner_text()
+    assert "Organiser's time: 10 December 2026, 14:00 Europe/Zurich" in page.locator("#when").inner_text()
+
+    page.goto(f"{site}/network/networks/demo-cop-surveillance-information-systems/")
+    page.click("#sign-in-to-join")
+    page.fill("#id_username", "newcomer")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/network/networks/demo-cop-surveillance-information-systems/")
+    page.fill("#j-msg", "I run our district's IDSR system")
+    page.click("#join-button")
+    assert "Your request to join is pending" in page.locator("#membership").inner_text()
+    context.close()
