@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from dhnet.audit.models import AuditSubject
+from dhnet.audit.models import AuditRecord, AuditSubject
 from dhnet.consent import services
 from dhnet.consent.models import ConsentDecision
 from dhnet.platform.errors import Invalid, NotFound
@@ -117,3 +117,40 @@ def test_repoint_on_link(users: Any) -> None:
     services.record_decision(officer, B, "research", "grant", orgunit_code="D11")
     assert services.repoint(B, A) == 1
     assert services.permits([A, B], "research") == {A}
+
+
+def test_decisions_of_many_sources_recorded_at_once(users: Any, tree: Any) -> None:
+    """``store_all`` (a transaction Bundle's Consents): the rows in bulk, one audit record per decision and purpose
+    naming every person, the repeats skipped (in the same call and when sent again)."""
+    officer = actor_of(users["district_officer"])
+    unit = tree["D11"]
+
+    def decision(who: str, purpose: str, what: str, key: str) -> services.NewDecision:
+        return services.NewDecision(pseudonym=who, purpose=purpose, decision=what, source_key=key * 64)
+
+    groups = [
+        ([decision(A, "research", "grant", "1"), decision(A, "surveillance", "grant", "2")], unit),
+        ([decision(B, "research", "grant", "3"), decision(C, "research", "withdraw", "4")], unit),
+        ([decision(B, "research", "grant", "3")], unit),  # the same source twice in one call
+    ]
+    rows = services.store_all(officer, groups, channel="fhir", permission=services.WRITE)
+    assert [(r.pseudonym, r.purpose, r.decision) for r in rows] == [
+        (A, "research", "grant"),
+        (A, "surveillance", "legal-basis"),
+        (B, "research", "grant"),
+        (C, "research", "withdraw"),
+    ]
+    assert all(r.pk for r in rows)
+    assert services.permits([A, B, C], "research") == {A, B}
+    records = {r.action: r for r in AuditRecord.objects.filter(action__startswith="consent.decision.")}
+    assert sorted(records) == ["consent.decision.grant", "consent.decision.legal-basis", "consent.decision.withdraw"]
+    grant = records["consent.decision.grant"]
+    assert grant.detail["subjects"] == sorted([A, B])
+    assert grant.detail["purpose"] == "research"
+    assert sorted(grant.detail["decisions"]) == sorted(r.pk for r in rows if r.decision == "grant")
+    assert records["consent.decision.withdraw"].object_id == str(rows[3].pk)  # a single decision: its row
+    assert AuditSubject.objects.filter(subject=B, record=grant).exists()
+    # Sent again: nothing new, nothing audited.
+    assert services.store_all(officer, groups, channel="fhir", permission=services.WRITE) == []
+    assert ConsentDecision.objects.count() == 4
+    assert AuditRecord.objects.filter(action__startswith="consent.decision.").count() == 3

@@ -129,9 +129,12 @@ class ConsentHandler(ResourceHandler):
         )
 
     def after_store(self, actor: Actor, stored: list[tuple[Prepared, Any]], context: Context) -> None:
-        """Record the decisions of the Consents stored (a repeat stores nothing, so records nothing)."""
-        for prepared, resource in stored:
-            items = [
-                services.NewDecision(**{**item.__dict__, "fhir_id": resource.logical_id}) for item in prepared.extra
-            ]
-            services.store(actor, items, channel=m.FHIR, orgunit=prepared.orgunit, permission=services.WRITE)
+        """Record the decisions of the Consents stored (a repeat stores nothing, so records nothing), all at once."""
+        groups = [
+            (
+                [services.NewDecision(**{**item.__dict__, "fhir_id": resource.logical_id}) for item in prepared.extra],
+                prepared.orgunit,
+            )
+            for prepared, resource in stored
+        ]
+        services.store_all(actor, groups, channel=m.FHIR, permission=services.WRITE)

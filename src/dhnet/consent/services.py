@@ -135,39 +135,92 @@ def normalise(item: NewDecision) -> NewDecision:
 def store(
     actor: Actor, items: Sequence[NewDecision], *, channel: str, orgunit: OrgUnit | None, permission: str | None
 ) -> list[ConsentDecision]:
-    """Append decisions (inside the caller's transaction) and audit each; a repeated ``source_key`` is skipped."""
+    """Append decisions (inside the caller's transaction) and audit them; a repeated ``source_key`` is skipped."""
+    return store_all(actor, [(items, orgunit)], channel=channel, permission=permission)
+
+
+def store_all(
+    actor: Actor,
+    groups: Sequence[tuple[Sequence[NewDecision], OrgUnit | None]],
+    *,
+    channel: str,
+    permission: str | None,
+) -> list[ConsentDecision]:
+    """Append the decisions of several sources at once (e.g. the Consents of one transaction Bundle, each with its
+    person's district), inside the caller's transaction: the repeated ``source_key`` values looked up in one query
+    and skipped, the rows inserted in bulk, and one audit record per decision and purpose
+    (``consent.decision.<decision>``, every person concerned a subject) instead of one per row, so that a Bundle
+    of many Consents costs a few appends to the audit chain. A single decision is audited as before (the row's id
+    as object id)."""
     now = timezone.now()
-    rows: list[ConsentDecision] = []
-    for raw in items:
-        item = normalise(raw)
-        if item.source_key and ConsentDecision.objects.filter(source_key=item.source_key).exists():
-            continue  # a retry of a source recorded before: nothing new
-        row = ConsentDecision.objects.create(
-            pseudonym=item.pseudonym,
-            purpose=item.purpose,
-            decision=item.decision,
-            recorded_at=now,
-            decided_at=item.decided_at,
-            valid_until=item.valid_until,
-            orgunit=orgunit,
-            channel=channel,
-            fhir_status=item.fhir_status,
-            fhir_id=item.fhir_id,
-            source_key=item.source_key,
-            legal_basis=SURVEILLANCE_LEGAL_BASIS if item.decision == m.LEGAL_BASIS else "",
-            recorded_by=actor.username[:150],
-            note=item.note[:500],
+    wanted = [(normalise(raw), orgunit) for items, orgunit in groups for raw in items]
+    keys = sorted({item.source_key for item, _ in wanted if item.source_key})
+    known: set[str | None] = set()
+    for start in range(0, len(keys), _CHUNK):
+        known.update(
+            ConsentDecision.objects.filter(source_key__in=keys[start : start + _CHUNK]).values_list(
+                "source_key", flat=True
+            )
         )
+    rows: list[ConsentDecision] = []
+    for item, orgunit in wanted:
+        if item.source_key and item.source_key in known:
+            continue  # a retry of a source recorded before (or repeated in this call): nothing new
+        known.add(item.source_key)
+        rows.append(
+            ConsentDecision(
+                pseudonym=item.pseudonym,
+                purpose=item.purpose,
+                decision=item.decision,
+                recorded_at=now,
+                decided_at=item.decided_at,
+                valid_until=item.valid_until,
+                orgunit=orgunit,
+                channel=channel,
+                fhir_status=item.fhir_status,
+                fhir_id=item.fhir_id,
+                source_key=item.source_key,
+                legal_basis=SURVEILLANCE_LEGAL_BASIS if item.decision == m.LEGAL_BASIS else "",
+                recorded_by=actor.username[:150],
+                note=item.note[:500],
+            )
+        )
+    if not rows:
+        return rows
+    if len(rows) == 1:
+        rows[0].save(force_insert=True)
+    else:
+        ConsentDecision.objects.bulk_create(rows)
+        if any(row.pk is None for row in rows):  # no ids back from the bulk insert
+            ids = dict(
+                ConsentDecision.objects.filter(source_key__in=[r.source_key for r in rows if r.source_key]).values_list(
+                    "source_key", "pk"
+                )
+            )
+            for row in rows:
+                row.pk = ids.get(row.source_key)
+    by_kind: dict[tuple[str, str], list[ConsentDecision]] = {}
+    for row in rows:
+        by_kind.setdefault((row.decision, row.purpose), []).append(row)
+    for (decision, purpose), same in by_kind.items():
+        units = sorted({row.orgunit.code for row in same if row.orgunit is not None})
+        detail: dict[str, object] = {
+            "purpose": purpose,
+            "channel": channel,
+            "orgunit": units[0] if len(units) == 1 else None,
+        }
+        if len(same) > 1:
+            detail["decisions"] = [row.pk for row in same]
+            detail["orgunits"] = units
         audit.record(
             actor,
-            f"consent.decision.{item.decision}",
+            f"consent.decision.{decision}",
             object_type="consent.decision",
-            object_id=row.pk,
-            detail={"purpose": item.purpose, "channel": channel, "orgunit": orgunit.code if orgunit else None},
+            object_id=same[0].pk if len(same) == 1 else "",
+            detail=detail,
             permission=permission,
-            subjects=[item.pseudonym],
+            subjects=[row.pseudonym for row in same],
         )
-        rows.append(row)
     return rows
 
 
