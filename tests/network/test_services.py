@@ -437,3 +437,19 @@ def test_a_percent_encoded_tz_cookie_is_read(world: dict[str, Any]) -> None:
     page = client.get("/network/events/ev/").content.decode()
     assert 'id="zone">Asia/Tokyo<' in page
     assert "22:00" in page
+
+
+def test_the_edit_page_changes_an_organisation(users: dict[str, User], world: dict[str, Any]) -> None:
+    client = login(Client(), users["knowledge_manager"])
+    form = client.get("/network/organisations/acme/edit/").content.decode()
+    assert 'value="cdhi-v1:1.1.1"' in form
+    assert 'name="slug"' not in form  # the slug stays
+    bad = client.post("/network/organisations/acme/edit/", {"name": "Acme", "kind": "cso_ngo", "countries": "KE XX"})
+    assert bad.status_code == 400
+    assert "countries[1]: &#x27;XX&#x27; is not an ISO 3166-1 alpha-2 country code" in bad.content.decode()
+    assert Organisation.objects.get(slug="acme").countries == ["KE"]
+    form_data = {"name": "Acme Health", "kind": "cso_ngo", "countries": "KE UG", "focus_areas": "so:1 hsc:2.1"}
+    assert client.post("/network/organisations/acme/edit/", form_data).status_code == 302
+    acme = Organisation.objects.get(slug="acme")
+    assert (acme.name, acme.countries) == ("Acme Health", ["KE", "UG"])
+    assert sorted(c.tag for c in acme.focus_areas.all()) == ["hsc:2.1", "so:1"]

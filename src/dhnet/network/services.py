@@ -547,7 +547,9 @@ class TreeNode:
 
 def network_tree(actor: Actor) -> list[TreeNode]:
     """The visible networks as a tree in depth-first order (a network whose parent is hidden starts a tree)."""
-    networks = list(visible_networks(actor).annotate(member_count=Count("memberships")).order_by("name"))
+    networks = list(
+        visible_networks(actor).select_related("parent").annotate(member_count=Count("memberships")).order_by("name")
+    )
     ids = {n.pk for n in networks}
     children: dict[int | None, list[Network]] = {}
     for n in networks:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.organisation_list, name="organisations"),
     path("organisations/new/", views.organisation_create, name="organisation-create"),
     path("organisations/<slug:slug>/", views.organisation_detail, name="organisation"),
+    path("organisations/<slug:slug>/edit/", views.organisation_edit, name="organisation-edit"),
     path("organisations/<slug:slug>/contacts/", views.contact_add, name="contact-add"),
     path("networks/", views.network_tree, name="networks"),
     path("networks/new/", views.network_create, name="network-create"),

@@ -101,6 +101,35 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires(services.ORG_WRITE)
+@require_http_methods(["GET", "POST"])
+def organisation_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    org = _found(services.organisation, slug)
+    values: dict[str, Any] = {
+        "slug": org.slug,
+        "name": org.name,
+        "kind": org.kind,
+        "countries": " ".join(org.countries or []),
+        "focus_areas": " ".join(c.tag for c in org.focus_areas.select_related("scheme")),
+        "website": org.website,
+        "description": org.description,
+    }
+    error, status = "", 200
+    if request.method == "POST":
+        values = {**_organisation_data(request.POST), "slug": org.slug}
+        changes = {k: v for k, v in values.items() if k != "slug"}
+        try:
+            services.update_organisation(request_actor(request), org.slug, changes)
+        except NotFound as exc:
+            raise Http404(exc.message) from None
+        except ServiceError as exc:
+            error, status = exc.message, exc.status
+        else:
+            return redirect("network:organisation", slug=org.slug)
+    context = {"values": values, "error": error, "kinds": OrganisationKind.choices, "editing": org}
+    return render(request, "network/organisation_form.html", context, status=status)
+
+
+@requires(services.ORG_WRITE)
 @require_POST
 def contact_add(request: HttpRequest, slug: str) -> HttpResponse:
     data = {
