@@ -7,8 +7,9 @@
  * consecutive fits, one fit per SIMD lane, so that every per-level sum adds its rows in the order numpy's
  * reduction over the first axis does (row 0, 1, ...): the sums are those of the numpy path.  The only
  * difference is exp(): numpy's (SIMD, machine-dependent) against the one below (range reduction and a
- * degree-13 polynomial, within about 1 ulp, the same on every x86-64 machine: no FMA contraction, see
- * setup.py).  Results agree with the numpy path to about 1e-13 (relative); see docs/engine-conventions.md.
+ * degree-13 polynomial in fused multiply-adds, within 1 ulp, the same on every x86-64 machine: no FMA
+ * contraction elsewhere, see setup.py).  Results agree with the numpy path to about 1e-12 (relative); see
+ * docs/engine-conventions.md.
  *
  * Python API (buffers: numpy arrays, C-contiguous float64 unless said):
  *   fit_trend(M, V, L, F, t, lp, w0, wz0, lmap(int64, V), PY, PYT, PYsum, PYTsum, Cy, PYoff, devold, tabs,
