@@ -123,3 +123,13 @@ def test_a_writer_cannot_act_on_a_draft_they_cannot_see(users: dict[str, User], 
         services.attach_document(writer, items["draft"].public_id, b"# Title\n\ntext\n", "a.md")
     with pytest.raises(Forbidden):  # visible (published) but not editable
         services.attach_document(writer, items["published"].public_id, b"# Title\n\ntext\n", "a.md")
+
+
+def test_published_items_first_newest_first_then_the_rest(users: dict[str, User], items: dict[str, Item]) -> None:
+    import datetime as dt
+
+    Item.objects.filter(pk=items["archived"].pk).update(published_on=dt.date(2020, 1, 1))
+    Item.objects.filter(pk=items["published"].pk).update(published_on=dt.date(2024, 1, 1))
+    listed = services.list_items(actor_of(users["knowledge_manager"]), services.ItemQuery())[1]
+    assert [i.status for i in listed][:2] == ["published", "archived"]
+    assert {i.status for i in listed[2:]} == {"draft", "in_review"}

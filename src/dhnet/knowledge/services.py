@@ -24,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from dhnet.accounts.models import User
@@ -197,9 +197,9 @@ def list_items(actor: Actor, query: ItemQuery) -> tuple[int, list[Item]]:
         items = items.filter(Q(title__icontains=text) | Q(summary__icontains=text))
     total = items.count()
     page = list(
-        items.order_by("-published_on", "-updated_at", "-id").prefetch_related("authors", "tags__scheme")[
-            query.offset : query.offset + query.limit
-        ]
+        items.order_by(F("published_on").desc(nulls_last=True), "-updated_at", "-id").prefetch_related(
+            "authors", "tags__scheme"
+        )[query.offset : query.offset + query.limit]
     )
     return total, page
 
