@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from dhnet.audit import services as audit
-from dhnet.fhir import capability
+from dhnet.fhir import bulk, capability
 from dhnet.fhir.base import Context, Prepared, ResourceHandler, checksum
 from dhnet.fhir.measurereport import Row
 from dhnet.fhir.models import ResourceIdentifier, StoredResource
@@ -217,9 +217,13 @@ def _store(
     rows_of = {id(item): _row(actor, item.prepared, batch_id, now) for item in new}
     try:
         with transaction.atomic():
-            StoredResource.objects.bulk_create([rows_of[id(item)] for item in new], batch_size=500)
-        for item in new:
+            pks = bulk.insert(
+                StoredResource, STORED_FIELDS, [_values(rows_of[id(item)]) for item in new], returning=True
+            )
+        for item, pk in zip(new, pks, strict=True):
             item.stored = rows_of[id(item)]
+            item.stored.pk = pk
+            item.stored._state.adding, item.stored._state.db = False, router.db_for_write(StoredResource)
     except IntegrityError:  # some content stored concurrently meanwhile: one by one, answering those
         for item in new:
             try:
@@ -241,14 +245,15 @@ def _store(
         for item in stored:
             assert item.stored is not None
             item.stored.pk = ids[item.stored.logical_id]
-    ResourceIdentifier.objects.bulk_create(
+    bulk.insert(
+        ResourceIdentifier,
+        ("resource_id", "system", "value"),
         [
-            ResourceIdentifier(resource=item.stored, system=s[:255], value=v[:255])
+            (item.stored.pk, s[:255], v[:255])
             for item in stored
             if item.stored is not None
             for s, v in item.prepared.identifiers
         ],
-        batch_size=1000,
     )
     if context is not None:
         if stored:
@@ -287,6 +292,25 @@ def _store(
     for item in plan:
         if item.duplicate_of is not None:
             item.existing = plan[item.duplicate_of].stored or plan[item.duplicate_of].existing
+
+
+#: The columns of a new :class:`StoredResource` (:func:`_values`), inserted by :func:`dhnet.fhir.bulk.insert`.
+STORED_FIELDS = (
+    "resource_type",
+    "logical_id",
+    "version",
+    "checksum",
+    "content",
+    "orgunit_id",
+    "batch_id",
+    "subject",
+    "created_by",
+    "created_at",
+)
+
+
+def _values(row: StoredResource) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in STORED_FIELDS)
 
 
 def _row(actor: Actor, p: Prepared, batch_id: int | None, now: dt.datetime) -> StoredResource:
