@@ -10,9 +10,12 @@ written to a database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -99,9 +102,36 @@ def pseudonym(person_key: str) -> str:
     return hmac.new(_pseudonym_secret(), b"pseudonym|" + person_key.encode(), hashlib.sha256).hexdigest()
 
 
+#: The blind indexes computed within :func:`memoised_index` (one registration batch): (kind, value) -> digest,
+#: and the secret under the key ``None``. A batch asks for the same index many times (its look-ups, its matching,
+#: the rows it writes); the memo lives only as long as the batch, which holds the values anyway.
+_memo: ContextVar[dict[tuple[str, str] | None, str | bytes] | None] = ContextVar("blind_index_memo", default=None)
+
+
+@contextlib.contextmanager
+def memoised_index() -> Iterator[None]:
+    """Within the block, :func:`blind_index` computes each (kind, value) once and reads the secret once."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 def blind_index(kind: str, value: str) -> str:
     """A keyed hash of a normalised value for exact lookups without decryption (domain-separated by ``kind``).
 
     Derived from the pseudonym secret with a different label, so an index value never equals a pseudonym.
     """
-    return hmac.new(_pseudonym_secret(), f"index|{kind}|{value}".encode(), hashlib.sha256).hexdigest()
+    memo = _memo.get()
+    if memo is None:
+        return hmac.new(_pseudonym_secret(), f"index|{kind}|{value}".encode(), hashlib.sha256).hexdigest()
+    digest = memo.get((kind, value))
+    if digest is None:
+        secret = memo.get(None)
+        if secret is None:
+            secret = memo[None] = _pseudonym_secret()
+        assert isinstance(secret, bytes)
+        digest = memo[(kind, value)] = hmac.new(secret, f"index|{kind}|{value}".encode(), hashlib.sha256).hexdigest()
+    assert isinstance(digest, str)
+    return digest
