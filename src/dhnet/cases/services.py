@@ -25,10 +25,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, DateField, QuerySet
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from dhnet.audit import services as audit
 from dhnet.cases.models import Case, Classification, LabResult, PatientSubmission
 from dhnet.diseases.models import Disease, ReportingFrequency
+from dhnet.fhir import bulk
 from dhnet.fhir.models import StoredResource
 from dhnet.fhir.outcome import FhirError, Issue
 from dhnet.orgunits.models import OrgUnit
@@ -74,21 +76,39 @@ def add_cases(cases: Sequence[Case]) -> list[Case]:
     """
     if not cases:
         return []
+    _fill_created_at(cases)
+    fields = _columns(Case)
     try:
         with transaction.atomic():
-            Case.objects.bulk_create(cases, batch_size=500)
+            pks = bulk.insert(Case, fields, [[getattr(c, f) for f in fields] for c in cases], returning=True)
     except IntegrityError as exc:
         raise FhirError.one(
             409, "conflict", "a Condition of this request was stored by a concurrent request meanwhile: retry"
         ) from exc
-    if any(c.pk is None for c in cases):  # databases without RETURNING ids on bulk insert
-        keys = {(c.source_system, c.source_value): c for c in cases}
-        for pk, system, value in Case.objects.filter(
-            source_value__in=[k[1] for k in keys], source_system__in={k[0] for k in keys}
-        ).values_list("pk", "source_system", "source_value"):
-            if (system, value) in keys:
-                keys[(system, value)].pk = pk
+    _stored(cases, pks)
     return list(cases)
+
+
+def _columns(model: type[Case] | type[LabResult]) -> tuple[str, ...]:
+    """The columns of a new row (every concrete field but the primary key), by attribute name."""
+    return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)
+
+
+def _fill_created_at(rows: Sequence[Case | LabResult]) -> None:
+    """``created_at`` (``auto_now_add``) as ``save`` would set it (:func:`dhnet.fhir.bulk.insert` calls no
+    ``pre_save``)."""
+    now = timezone.now()
+    for row in rows:
+        if row.created_at is None:
+            row.created_at = now
+
+
+def _stored(rows: Sequence[Case | LabResult], pks: Sequence[int]) -> None:
+    """The instances of inserted rows made what a ``save`` leaves: their ids, and known to be in the database."""
+    for row, pk in zip(rows, pks, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = "default"
 
 
 def add_lab_results(results: Sequence[tuple[int | None, tuple[str, str] | None, LabResult]]) -> None:
@@ -106,7 +126,11 @@ def add_lab_results(results: Sequence[tuple[int | None, tuple[str, str] | None, 
         if result.case_id is None:
             raise FhirError.one(422, "not-found", f"the case of lab result {result.fhir_id} was not stored")
         rows.append(result)
-    LabResult.objects.bulk_create(rows, batch_size=500)
+    if not rows:
+        return
+    _fill_created_at(rows)
+    fields = _columns(LabResult)
+    _stored(rows, bulk.insert(LabResult, fields, [[getattr(r, f) for f in fields] for r in rows], returning=True))
 
 
 def period_of(disease: Disease, day: dt.date) -> dt.date:
