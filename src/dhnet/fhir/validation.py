@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Collection, Iterator
@@ -169,6 +170,19 @@ class _Root:
     local_refs: list[tuple[str, str]] = field(default_factory=list)  # (path, "#id")
 
 
+@functools.cache
+def _cardinality(cls: Any) -> tuple[tuple[Element, ...], dict[str, bool]]:
+    """The required elements of a type (not choices), and its choice elements with whether each is required:
+    worked out once per type, not for every object of the type a request holds."""
+    known = elements(cls)
+    required = tuple(e for e in known.values() if e.required and e.choice is None)
+    choices: dict[str, bool] = {}
+    for element in known.values():
+        if element.choice:
+            choices[element.choice] = choices.get(element.choice, False) or element.choice_required
+    return required, choices
+
+
 class _Walker:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
@@ -268,18 +282,10 @@ class _Walker:
             if element.choice:
                 present.setdefault(element.choice, []).append(key)
             self.element(cls, element, value, data, element.path(path), depth)
-        for element in known.values():
-            if (
-                element.required
-                and element.choice is None
-                and element.key not in data
-                and f"_{element.key}" not in data
-            ):
+        required_elements, choices = _cardinality(cls)
+        for element in required_elements:
+            if element.key not in data and f"_{element.key}" not in data:
                 self.issue("required", f"{element.name} is required (minimum cardinality 1)", f"{path}.{element.name}")
-        choices: dict[str, bool] = {}
-        for element in known.values():
-            if element.choice:
-                choices[element.choice] = choices.get(element.choice, False) or element.choice_required
         for choice, required in choices.items():
             keys = sorted(set(present.get(choice, [])))
             if len(keys) > 1:
