@@ -1,22 +1,28 @@
 """Benchmark: FHIR case-report intake — validation, pseudonymisation, vault encryption, audit — in resources/s.
 
-Generated transaction Bundles (:mod:`dhnet.cases.generate`: Patient, Condition, Encounter, 0–2 lab Observations,
-as the clients of a district would send them; about 4 resources a Bundle) are posted to ``POST /fhir`` through
-the full request path, two ways, on a fresh database each (a temporary SQLite file in WAL mode, and a throwaway
-database on ``--pg``'s PostgreSQL server):
+Generated case reports (:mod:`dhnet.cases.generate`: Patient, Condition, Encounter, 0–2 lab Observations, as the
+clients of a district would send them; about 4 resources each) are posted to ``POST /fhir`` as transaction Bundles
+in two shapes (``--cases-per-bundle 1,100``): one case report per Bundle, and a facility's bulk upload of many
+(the shape of HAPI FHIR's bulk-import figure). Each shape goes through the full request path two ways, on a fresh
+database each (a temporary SQLite file in WAL mode, and a throwaway database on ``--pg``'s PostgreSQL server):
 
 * in process: Django's test client (middleware, API-token authentication, the FHIR router, the services), one
   Bundle after another;
-* over HTTP: ``dhnet serve`` (waitress) on 127.0.0.1 and ``--clients`` client threads with keep-alive connections.
+* over HTTP: ``--servers`` processes of ``dhnet serve`` (waitress) on 127.0.0.1 and ``--clients`` client threads
+  with keep-alive connections spread over them.
 
-Each Bundle goes through the generic R4 validation, the case profile checks, ``register_person`` (matching,
-AES-GCM vault entry, HMAC pseudonym, blind indexes), the stored pseudonymised resources, the case and lab rows,
-the case counts into reporting, and one hash-chained audit record per resource. Afterwards the run checks that every
-Bundle was answered 200, that there is exactly one case per Bundle, that a resent sample stores nothing new, and
-that the audit chain verifies. The floor: 2,000 FHIR resources/s on the 2-core machine (HAPI FHIR imports about
-2,200 resources/s on 8 vCPUs). Prints one Markdown section (progress to stderr). Run::
+The run uses ``DHNET_MODE=prod`` by default (as deployed: no debug query log; throwaway secrets and vault key), and
+one request before timing (module imports). Each Bundle goes through the generic R4 validation, the case profile
+checks, ``register_persons`` (matching, AES-GCM vault entry, HMAC pseudonym, blind indexes), the stored
+pseudonymised resources, the case and lab rows, the consent decisions, the case counts into reporting, and the
+request's hash-chained audit record. Afterwards the run checks that every Bundle was answered 200, that there is
+exactly one case per case report, that a resent sample stores nothing new, and that the audit chain verifies.
+Besides the rate, the CPU seconds of the serving process(es) per resource (the load of other users of the machine
+changes the rate, much less the CPU). The floor: 2,000 FHIR resources/s on the 2-core machine (HAPI FHIR imports
+about 2,200 resources/s on 8 vCPUs). Prints one Markdown section (progress to stderr). Run::
 
     .venv/bin/python bench/bench_case_intake.py [--pg "$(bin/pg url)"] [--bundles 2000] [--clients 4]
+        [--servers 1] [--cases-per-bundle 1,100] [--mode prod]
         [--profile FILE]   # cProfile of the in-process run (SQLite) to FILE, top functions to stderr
 """
 
@@ -111,6 +117,7 @@ def in_process(token: str, work: list[tuple[bytes, int]], profile: str | None) -
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", SERVER_NAME="127.0.0.1")
+    client.get("/fhir/metadata")  # the URL configuration and the API modules imported before timing
     latencies, errors = [], []
     profiler = None
     if profile:
@@ -118,14 +125,14 @@ def in_process(token: str, work: list[tuple[bytes, int]], profile: str | None) -
 
         profiler = cProfile.Profile()
         profiler.enable()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for body, _ in work:
         start = time.perf_counter()
         response = client.post("/fhir", body, content_type="application/fhir+json")
         latencies.append(time.perf_counter() - start)
         if error := check_answer(response.status_code, response.content):
             errors.append(error)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     if profiler is not None and profile:
         import pstats
 
@@ -134,7 +141,16 @@ def in_process(token: str, work: list[tuple[bytes, int]], profile: str | None) -
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)
-    return {"seconds": elapsed, "latencies": latencies, "errors": errors}
+    return {"seconds": elapsed, "cpu": cpu, "latencies": latencies, "errors": errors}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class Sender(threading.Thread):
@@ -164,9 +180,7 @@ class Sender(threading.Thread):
             conn.close()
 
 
-def over_http(
-    env: dict[str, str], token: str, work: list[tuple[bytes, int]], args: argparse.Namespace
-) -> dict[str, Any]:
+def _start_server(env: dict[str, str], args: argparse.Namespace) -> tuple[subprocess.Popen[str], int]:
     server = subprocess.Popen(
         [*dhnet(), "serve", "--host", "127.0.0.1", "--port", "0", "--threads", str(args.threads)],
         env=env,
@@ -174,40 +188,84 @@ def over_http(
         text=True,
     )
     assert server.stderr is not None
+    port = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        line = server.stderr.readline()
+        if m := re.search(r"http://127\.0\.0\.1:(\d+)/", line):
+            port = int(m[1])
+            break
+        if not line and server.poll() is not None:
+            raise SystemExit(f"dhnet serve exited with {server.returncode}")
+    if not port:
+        server.kill()
+        raise SystemExit("dhnet serve did not report its port")
+    threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()  # type: ignore[union-attr]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)  # warm-up: modules imported before timing
+    conn.request("GET", "/fhir/metadata")
+    conn.getresponse().read()
+    conn.close()
+    return server, port
+
+
+def over_http(
+    env: dict[str, str], token: str, work: list[tuple[bytes, int]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """``--servers`` processes of ``dhnet serve`` (a deployment's workers behind a balancer), the clients spread
+    over them round-robin."""
+    servers: list[tuple[subprocess.Popen[str], int]] = []
     try:
-        port = 0
-        started = time.monotonic()
-        while time.monotonic() - started < 60:
-            line = server.stderr.readline()
-            if m := re.search(r"http://127\.0\.0\.1:(\d+)/", line):
-                port = int(m[1])
-                break
-            if not line and server.poll() is not None:
-                raise SystemExit(f"dhnet serve exited with {server.returncode}")
-        if not port:
-            raise SystemExit("dhnet serve did not report its port")
-        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()  # type: ignore[union-attr]
-        senders = [Sender(port, token, work[c :: args.clients]) for c in range(args.clients)]
+        for _ in range(args.servers):
+            servers.append(_start_server(env, args))
+        ports = [port for _, port in servers]
+        senders = [Sender(ports[c % len(ports)], token, work[c :: args.clients]) for c in range(args.clients)]
+        cpu0 = sum(_cpu_seconds(server.pid) for server, _ in servers)
         t0 = time.perf_counter()
         for s in senders:
             s.start()
         for s in senders:
             s.join(timeout=900)
         elapsed = time.perf_counter() - t0
+        cpu = sum(_cpu_seconds(server.pid) for server, _ in servers) - cpu0
         errors = [e for s in senders for e in s.errors] + [f"{s.name} still running" for s in senders if s.is_alive()]
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    return {"seconds": elapsed, "latencies": [x for s in senders for x in s.latencies], "errors": errors}
+        for server, _ in servers:
+            server.send_signal(signal.SIGINT)
+        for server, _ in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    return {"seconds": elapsed, "cpu": cpu, "latencies": [x for s in senders for x in s.latencies], "errors": errors}
+
+
+def mode_environment(mode: str) -> dict[str, str]:
+    """The environment of ``DHNET_MODE``: ``prod`` (as deployed: no debug query log) with throwaway secrets, vault
+    key and pseudonym key generated for the run, or ``dev``."""
+    if mode == "dev":
+        return {"DHNET_MODE": "dev"}
+    import base64
+    import secrets
+
+    return {
+        "DHNET_MODE": "prod",
+        "DHNET_SECRET_KEY": secrets.token_urlsafe(48),
+        "DHNET_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DHNET_VAULT_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "DHNET_PSEUDONYM_KEY": secrets.token_urlsafe(40),
+    }
 
 
 def run(url: str, tmp: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    env = {**os.environ, "DATABASE_URL": url, "DHNET_DATA_DIR": tmp, "DHNET_MODE": "dev", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DHNET_DATA_DIR": tmp,
+        **mode_environment(args.mode),
+        "PYTHONUNBUFFERED": "1",
+    }
     subprocess.run([*dhnet(), "migrate"], env=env, check=True, capture_output=True)
-    os.environ.update({"DATABASE_URL": url, "DHNET_DATA_DIR": tmp})
+    os.environ.update({key: env[key] for key in env if key.startswith("DHNET_") or key == "DATABASE_URL"})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dhnet.platform.settings")
     import django
 
@@ -229,12 +287,12 @@ def run(url: str, tmp: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         version = ("SQLite " if vendor == "sqlite" else "PostgreSQL ") + str(cursor.fetchone()[0]).split(" ")[0]
     results = []
     first = 0
-    for path in ("in process", "HTTP"):
-        work = bodies(args.seed, args.bundles, first, args.cases_per_bundle)
+    for shape, path in [(shape, path) for shape in shapes(args) for path in ("in process", "HTTP")]:
+        work = bodies(args.seed, args.bundles, first, shape)
         resources = sum(n for _, n in work)
         cases_before = Case.objects.count()
         audit_before = AuditRecord.objects.count()
-        log(f"{version}, {path}: {len(work)} Bundles, {resources} resources")
+        log(f"{version}, {path}, {shape} case(s) per Bundle: {len(work)} Bundles, {resources} resources")
         if path == "in process":
             profile = args.profile if vendor == "sqlite" else None
             outcome = in_process(token, work, profile)
@@ -252,9 +310,11 @@ def run(url: str, tmp: str, args: argparse.Namespace) -> list[dict[str, Any]]:
             {
                 "database": version,
                 "path": path,
+                "shape": shape,  # case reports per Bundle
                 "bundles": len(work),  # requests: case reports / cases per bundle
                 "resources": resources,
                 "seconds": outcome["seconds"],
+                "cpu_us": outcome["cpu"] / resources * 1e6,  # CPU of the serving process(es) per resource
                 "rps": resources / outcome["seconds"],
                 "bps": len(work) / outcome["seconds"],
                 "p50": statistics.median(latencies) * 1000,
@@ -271,6 +331,17 @@ def run(url: str, tmp: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         r["audit_ok"] = chain.ok
     connection.close()
     return results
+
+
+def shapes(args: argparse.Namespace) -> list[int]:
+    """The case reports per Bundle to measure (``--cases-per-bundle 1,100``: the one-case and the bulk shape)."""
+    try:
+        values = [int(v) for v in str(args.cases_per_bundle).split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit("--cases-per-bundle: comma-separated whole numbers, e.g. 1,100") from None
+    if not values or not all(1 <= v <= 500 for v in values):
+        raise SystemExit("--cases-per-bundle: each between 1 and 500")
+    return values
 
 
 def _pg_database(server: str) -> tuple[str, Any]:
@@ -295,13 +366,20 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=2000, help="Bundles per path (about 4 resources each)")
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
     parser.add_argument("--threads", type=int, default=4, help="threads of dhnet serve")
+    parser.add_argument("--servers", type=int, default=1, help="dhnet serve processes (clients spread over them)")
+    parser.add_argument("--mode", choices=("prod", "dev"), default="prod", help="DHNET_MODE of the run")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--cases-per-bundle", type=int, default=1, help="case reports merged into one Bundle")
+    parser.add_argument(
+        "--cases-per-bundle",
+        default="1,100",
+        help="case reports merged into one Bundle; several shapes comma-separated (default: one-case and bulk)",
+    )
     parser.add_argument("--profile", default="", help="write a cProfile of the in-process SQLite run here")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not 1 <= args.bundles <= 50_000 or not 1 <= args.clients <= 32:
-        raise SystemExit("--bundles 1..50000 and --clients 1..32 (a bounded load test)")
+    shapes(args)
+    if not 1 <= args.bundles <= 50_000 or not 1 <= args.clients <= 32 or not 1 <= args.servers <= 8:
+        raise SystemExit("--bundles 1..50000, --clients 1..32 and --servers 1..8 (a bounded load test)")
     if args.child:
         print(json.dumps(run(os.environ["BENCH_URL"], os.environ["BENCH_TMP"], args)))
         return
@@ -326,42 +404,52 @@ def main() -> None:
     print("## FHIR case-bundle intake (validation, pseudonymisation, vault encryption, audit)\n")
     print(
         f"Command: `.venv/bin/python bench/bench_case_intake.py{' --pg <url>' if args.pg else ''} "
-        f"--bundles {args.bundles} --clients {args.clients} --cases-per-bundle {args.cases_per_bundle}` "
-        f"({dt.date.today().isoformat()})\n"
+        f"--bundles {args.bundles} --clients {args.clients} --servers {args.servers} --threads {args.threads} "
+        f"--cases-per-bundle {args.cases_per_bundle} --mode {args.mode}` ({dt.date.today().isoformat()})\n"
     )
     print(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. Generated "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end. Generated "
         "transaction Bundles (Patient, Condition, Encounter, 0-2 lab Observations) for 40 districts, each through "
         "the full request path: generic R4 validation, case profile checks, matching and AES-GCM vault entry, "
-        "HMAC pseudonym, pseudonymised resources, case rows, counts into reporting, hash-chained audit. In process: "
-        f"Django's test client, one Bundle at a time. {args.cases_per_bundle} case report(s) per Bundle. "
-        "HTTP: `dhnet serve` "
-        f"(waitress, {args.threads} threads) on 127.0.0.1 and {args.clients} keep-alive client threads. "
+        "HMAC pseudonym, pseudonymised resources, case rows, counts into reporting, hash-chained audit. "
+        f"{args.bundles:,} case reports per row, merged into Bundles of the row's size (1: one case a request; "
+        "larger: a facility's bulk upload, the shape of HAPI FHIR's bulk-import figure). In process: Django's test "
+        "client, one Bundle at a time. HTTP: "
+        f"{args.servers} `dhnet serve` process(es) (waitress, {args.threads} threads each) on 127.0.0.1 and "
+        f"{args.clients} keep-alive client threads. DHNET_MODE={args.mode}. First request before timing (imports). "
+        "CPU: user+system seconds of the serving process(es) per resource (what a quiet machine bounds). "
         f"Floor: {FLOOR:,} resources/s.\n"
     )
     print(
-        "| Database | Path | Bundles | Resources | Seconds | Resources/s | Bundles/s | p50 ms | p95 ms | Errors | "
-        "Cases stored | Audit records | Resent sample stores nothing | Audit chain | Floor |"
+        "| Database | Path | Cases/Bundle | Bundles | Resources | Seconds | Resources/s | CPU µs/resource | "
+        "p50 ms | p95 ms | Errors | Cases stored | Audit records | Resent sample stores nothing | Audit chain | "
+        "Floor |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
     failed = False
     for r in results:
         exact = r["cases"] == args.bundles  # one case per generated case report
         print(
-            f"| {r['database']} | {r['path']} | {r['bundles']:,} | {r['resources']:,} | {r['seconds']:.1f} | "
-            f"{r['rps']:,.0f} | {r['bps']:,.0f} | {r['p50']:.0f} | {r['p95']:.0f} | {len(r['errors'])} | "
-            f"{r['cases']:,}{'' if exact else ' (WRONG)'} | {r['audit_records']:,} | "
+            f"| {r['database']} | {r['path']} | {r['shape']} | {r['bundles']:,} | {r['resources']:,} | "
+            f"{r['seconds']:.1f} | {r['rps']:,.0f} | {r['cpu_us']:,.0f} | {r['p50']:.0f} | {r['p95']:.0f} | "
+            f"{len(r['errors'])} | {r['cases']:,}{'' if exact else ' (WRONG)'} | {r['audit_records']:,} | "
             f"{'yes' if r['retry_ok'] else 'NO'} | {'intact' if r['audit_ok'] else 'BROKEN'} | "
             f"{'met' if r['rps'] >= FLOOR else 'NOT met'} |"
         )
         failed |= bool(r["errors"]) or not exact or not r["retry_ok"] or not r["audit_ok"]
         for error in r["errors"][:5]:
-            print(f"\n- error ({r['database']}, {r['path']}): {error}")
-    best = max(r["rps"] for r in results)
-    print(
-        f"\nResult: {'FAILED (see errors)' if failed else 'every Bundle stored once'}; best {best:,.0f} resources/s, "
-        f"the {FLOOR:,}/s floor {'is met' if best >= FLOOR else 'is NOT met'}."
-    )
+            print(f"\n- error ({r['database']}, {r['path']}, {r['shape']}/Bundle): {error}")
+    verdicts = []
+    for shape in shapes(args):
+        mine = [r for r in results if r["shape"] == shape]
+        met = [f"{r['database']} {r['path']}" for r in mine if r["rps"] >= FLOOR]
+        best = max(r["rps"] for r in mine)
+        verdicts.append(
+            f"{shape} case(s) per Bundle: best {best:,.0f} resources/s, floor "
+            + (f"met ({', '.join(met)})" if met else "NOT met")
+        )
+    print(f"\nResult: {'FAILED (see errors)' if failed else 'every Bundle stored once'}; " + "; ".join(verdicts) + ".")
     if failed:
         sys.exit(1)
 
