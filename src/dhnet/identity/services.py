@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -98,14 +99,25 @@ class PersonIdentity:
 
     def national_id(self) -> str:
         """The normalised national identifier (``config.national_id_system``), or ``""``."""
+        memo = _batch_memo.get()
+        if memo is not None and (self, "nid") in memo:
+            return memo[(self, "nid")]
         system = crypto.config().national_id_system
+        found = ""
         for sys_, value in self.identifiers:
             if sys_ == system and normalise.identifier(value):
-                return normalise.identifier(value)
-        return ""
+                found = normalise.identifier(value)
+                break
+        if memo is not None:
+            memo[(self, "nid")] = found
+        return found
 
     def comparable(self) -> matching.Comparable:
-        return matching.Comparable.of(
+        """The identity as the matching compares it (normalised names, phonetic codes)."""
+        memo = _batch_memo.get()
+        if memo is not None and (self, "comparable") in memo:
+            return memo[(self, "comparable")]
+        found = matching.Comparable.of(
             family=self.family,
             given=self.given,
             birth_date=self.birth_date,
@@ -113,6 +125,15 @@ class PersonIdentity:
             district=self.orgunit_code,
             national_id=self.national_id(),
         )
+        if memo is not None:
+            memo[(self, "comparable")] = found
+        return found
+
+
+#: Within a registration batch (:meth:`_Batch.register`): an identity's national identifier and comparable form,
+#: worked out once (the batch asks for them in its look-ups, its matching and its index rows); the memo lives only
+#: as long as the batch, which holds the identities anyway.
+_batch_memo: ContextVar[dict[tuple[PersonIdentity, str], Any] | None] = ContextVar("identity_memo", default=None)
 
 
 @dataclass(frozen=True)
@@ -485,10 +506,14 @@ class _Batch:
                 self._file(self._slot(row.person), {("block", row.digest)})
 
     def register(self, identities: list[PersonIdentity]) -> list[Registration]:
-        with crypto.memoised_index():
-            self._prefetch(identities)
-            registrations = [self._one(identity) for identity in identities]
-            self._write()
+        token = _batch_memo.set({})
+        try:
+            with crypto.memoised_index():
+                self._prefetch(identities)
+                registrations = [self._one(identity) for identity in identities]
+                self._write()
+        finally:
+            _batch_memo.reset(token)
         return registrations
 
     def _wanted(self, entry: Entry) -> set[tuple[str, str]]:
