@@ -527,12 +527,21 @@ def ingest(
         return IngestResult.from_summary(prior.summary, duplicate=True, dry_run=False)
 
 
+#: Cells looked up by their exact (disease, org unit, period) when the sets' cross product is this many times
+#: larger than the cells (a case Bundle's scattered cells: 100 cells could otherwise read some 40,000 stored counts).
+SPARSE_FACTOR = 20
+SPARSE_CHUNK = 300  # cells per row-value IN list (3 parameters each)
+
+
 def _existing(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int, int]]:
     """Stored counts of the cells: key -> (id, value). Reads by (disease, period) sets and org-unit chunks, with
-    plain SQL (no model instances: a batch may hold hundreds of thousands of cells)."""
+    plain SQL (no model instances: a batch may hold hundreds of thousands of cells); scattered cells (few compared
+    with the cross product of their diseases, periods and org units) by their exact row values instead."""
     diseases = sorted({k[0] for k, _ in cells})
     periods = sorted({k[2] for k, _ in cells})
     units = sorted({k[1] for k, _ in cells})
+    if len(diseases) * len(periods) * len(units) > SPARSE_FACTOR * len(cells):
+        return _existing_sparse(cells)
     meta = CountValue._meta
     table = connection.ops.quote_name(meta.db_table)
     col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
@@ -554,6 +563,32 @@ def _existing(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int,
                 for pk, disease, unit, start, measure, value in batch:
                     day = dates[start] if isinstance(start, str) else start
                     found[(disease, unit, day, measure)] = (pk, value)
+    return found
+
+
+def _existing_sparse(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int, int]]:
+    """:func:`_existing` by the cells' exact (disease, org unit, period) row values (SQLite >= 3.15, PostgreSQL)."""
+    meta = CountValue._meta
+    table = connection.ops.quote_name(meta.db_table)
+    col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
+    triples = sorted({(k[0], k[1], k[2]) for k, _ in cells})
+    found: dict[_Key, tuple[int, int]] = {}
+    with connection.cursor() as cursor:
+        for i in range(0, len(triples), SPARSE_CHUNK):
+            chunk = triples[i : i + SPARSE_CHUNK]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            params: list[Any] = []
+            for disease, unit, start in chunk:
+                params += [disease, unit, connection.ops.adapt_datefield_value(start)]
+            cursor.execute(
+                f"SELECT {col['id']}, {col['disease']}, {col['orgunit']}, {col['period_start']}, {col['measure']}, "
+                f"{col['value']} FROM {table} WHERE ({col['disease']}, {col['orgunit']}, {col['period_start']}) "
+                f"IN (VALUES {values})",
+                params,
+            )
+            for pk, disease, unit, start, measure, value in cursor.fetchall():
+                day = dt.date.fromisoformat(start) if isinstance(start, str) else start
+                found[(disease, unit, day, measure)] = (pk, value)
     return found
 
 
