@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dhnet.knowledge.search import (
+    convex_fusion,
     document_url,
     fts5_query,
     highlight,
@@ -43,6 +44,26 @@ def test_rrf_sums_reciprocal_ranks() -> None:
 
 def test_rrf_ties_keep_first_appearance() -> None:
     assert [pk for pk, _ in reciprocal_rank_fusion([[7], [8]])] == [7, 8]
+
+
+def test_convex_fusion_keeps_a_clear_fulltext_winner_first() -> None:
+    # BM25 puts chunk 1 far ahead (a rare word only it contains); the embedding prefers 2 and 3 by a little.
+    fulltext = [(1, 9.0), (2, 1.2), (3, 1.0)]
+    semantic = [(2, 0.61), (3, 0.60), (1, 0.55), (4, 0.40)]
+    fused = convex_fusion(fulltext, semantic, 0.5)
+    assert [pk for pk, _ in fused] == [1, 2, 3, 4]
+    scores = dict(fused)
+    assert scores[1] == 0.5 * 1.0 + 0.5 * (0.55 - 0.40) / (0.61 - 0.40)
+    assert scores[4] == 0.0  # last in the one list it is in
+    # the same lists by reciprocal ranks put the embedding's favourite first
+    assert reciprocal_rank_fusion([[1, 2, 3], [2, 3, 1, 4]])[0][0] == 2
+
+
+def test_convex_fusion_edge_cases() -> None:
+    assert convex_fusion([], [], 0.5) == []
+    assert convex_fusion([(5, 3.0)], [], 0.5) == [(5, 0.5)]  # one score: normalised to 1
+    assert [pk for pk, _ in convex_fusion([], [(1, 0.2), (2, 0.9)], 0.5)] == [2, 1]
+    assert [pk for pk, _ in convex_fusion([(1, 1.0), (2, 1.0)], [], 0.5)] == [1, 2]  # ties: first seen first
 
 
 def test_stem_joins_inflections() -> None:
