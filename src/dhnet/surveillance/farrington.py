@@ -85,12 +85,15 @@ Weekly, monthly and daily panels are supported as R's ``sts`` with
 days divided by the length of the panel's first period, as in R).
 
 Speed: every (series, evaluated period) fit of a panel runs at once, by
-:mod:`._glm` on ``(rows, levels, fits)`` arrays; see there.  The fits are processed in chunks of
+:mod:`._glm` on ``(rows, levels, fits)`` arrays; see there (the IRLS of the fits with a trend runs in a
+compiled C kernel when it is built, ``_irls.c``, with the numpy path as fallback and the same results to about
+1e-12).  The fits are processed in chunks of
 about 2^18 array elements (about a thousand fits; about 60 MB of arrays at the peak per chunk: larger chunks
-cost more in first-touch page faults than they save in per-call overhead).  The chunks
-can run on several threads (``DHNET_THREADS``, default 1: two threads were not faster on 2 cores, see
-``_threads``); a chunk is computed the same way on any thread, so the results do not depend on the thread
-count.  The special functions come from scipy's compiled ufuncs without ``scipy.special``'s
+cost more in first-touch page faults than they save in per-call overhead).  The chunks can run on several
+threads (``DHNET_THREADS``, default 1: two threads were not faster on 2 cores, see ``_threads``; the compiled
+kernel releases the GIL, so this deserves a new measurement on a quiet machine); a chunk is computed the same way
+on any thread, so the results do not depend on the thread count.  The special functions come from scipy's
+compiled ufuncs without ``scipy.special``'s
 package import (:mod:`._special`: start-up time of ``dhnet detect``).
 
 ``fitFun``, ``verbose`` and ``glmWarnings`` have no counterpart; R's ``range`` is
