@@ -174,3 +174,23 @@ def test_cli_reindex(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 0, result.output
     assert "4 chunk(s) in the full-text index, 0 embedded now" in result.stdout
     assert "DHNET_SEMANTIC=off" in result.stderr
+
+
+def test_api_filters(corpus: dict[str, Any]) -> None:
+    make_item(
+        "Lesson from Kenya",
+        [("Lessons", "Pseudonymization of the immunization register took two years.")],
+        kind="lesson_learned",
+        countries=["KE"],
+    )
+    base = {"q": "pseudonymization", "mode": "fulltext"}
+    everything = Client().get("/api/v1/knowledge/search", base).json()["hits"]
+    assert {h["item_title"] for h in everything} == {"Global strategy", "Lesson from Kenya"}
+    for extra, titles in (
+        ({"kind": ["lesson_learned"]}, {"Lesson from Kenya"}),
+        ({"country": ["CH"]}, {"Global strategy"}),
+        ({"kind": ["guideline", "lesson_learned"], "country": ["KE"]}, {"Lesson from Kenya"}),
+        ({"from": "2030-01-01"}, set()),
+    ):
+        hits = Client().get("/api/v1/knowledge/search", {**base, **extra}).json()["hits"]
+        assert {h["item_title"] for h in hits} == titles, extra
