@@ -360,19 +360,35 @@ def fulltext_ranking(terms: Sequence[str], items: QuerySet[Item], n: int = CANDI
 # --- semantic -------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Vectors:
+    """One consistent snapshot of the stored vectors: chunk ids, their items' ids and the matrix, row by row."""
+
+    key: tuple[Any, ...] | None
+    chunk_ids: np.ndarray
+    item_ids: np.ndarray
+    matrix: np.ndarray
+
+
+_EMPTY = _Vectors(
+    None,
+    np.zeros(0, dtype=np.int64),
+    np.zeros(0, dtype=np.int64),
+    np.zeros((0, embedding.DIMENSION), dtype=np.float32),
+)
+
+
 class _VectorCache:
     """The stored chunk vectors of the current model, in memory, reloaded when chunks were added or removed.
 
     Every chunk's vector is kept (not only published ones): which of them a search may rank is decided per request
-    from the items the actor may see, so a change of an item's status takes effect at once.
+    from the items the actor may see, so a change of an item's status takes effect at once. Readers get an immutable
+    snapshot, so a reload by one server thread never mixes rows under another's search.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[Any, ...] | None = None
-        self.chunk_ids = np.zeros(0, dtype=np.int64)
-        self.item_ids = np.zeros(0, dtype=np.int64)
-        self.matrix = np.zeros((0, embedding.DIMENSION), dtype=np.float32)
+        self._snapshot = _EMPTY
 
     @staticmethod
     def _state() -> tuple[Any, ...]:
@@ -381,12 +397,13 @@ class _VectorCache:
 
     def invalidate(self) -> None:
         with self._lock:
-            self._key = None
+            self._snapshot = _EMPTY
 
-    def current(self) -> _VectorCache:
+    def current(self) -> _Vectors:
         key = self._state()
-        if key == self._key:
-            return self
+        snapshot = self._snapshot
+        if key == snapshot.key:
+            return snapshot
         with self._lock:
             rows = list(
                 Chunk.objects.filter(embedding_model=embedding.MODEL_NAME)
@@ -398,8 +415,9 @@ class _VectorCache:
             matrix = np.zeros((len(rows), embedding.DIMENSION), dtype=np.float32)
             for i, row in enumerate(rows):
                 matrix[i] = embedding.from_bytes(row[2])
-            self.chunk_ids, self.item_ids, self.matrix, self._key = ids, items, matrix, key
-        return self
+            snapshot = _Vectors(key, ids, items, matrix)
+            self._snapshot = snapshot
+        return snapshot
 
 
 _vectors = _VectorCache()

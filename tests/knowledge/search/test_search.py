@@ -291,3 +291,13 @@ def test_lost_sqlite_triggers_are_recreated(strategy: Any) -> None:
     assert search.ensure_fulltext_index() is False
     make_item("Later", [("Later", "A teleconsultation network for the kappa islands.")])
     assert sections(search.search(ANONYMOUS, "teleconsultation", mode="fulltext")) == ["Later"]
+
+
+@needs_model
+def test_semantic_sees_new_and_removed_documents(strategy: Any) -> None:
+    query = "vaccination of children against measles"
+    assert search.search(ANONYMOUS, query, mode="semantic").hits  # the vectors are now in memory
+    later = make_item("Immunization", [("Measles", "Measles immunization campaigns for children under five.")])
+    assert search.search(ANONYMOUS, query, mode="semantic").hits[0].item_public_id == str(later.public_id)
+    Document.objects.filter(item=later).delete()
+    assert str(later.public_id) not in {h.item_public_id for h in search.search(ANONYMOUS, query, mode="semantic").hits}
