@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 setup: $(VENV)/.stamp-setup
 
-$(VENV)/.stamp-setup: pyproject.toml
+$(VENV)/.stamp-setup: pyproject.toml setup.py src/dhnet/surveillance/_irls.c
 	PYTHON=$(PYTHON) bin/setup
 	touch $@
 
