@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -20,3 +22,13 @@ DATA = ROOT / "data" / "surveillance"
 def data_dir() -> Path:
     """The real surveillance data copied from R's `surveillance` package (see data/surveillance/README.md)."""
     return DATA
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """One Playwright driver for the whole run: its sync API allows only one at a time, and the browser tests of
+    several packages (tests/e2e, tests/network) each launch their own Chromium from it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver

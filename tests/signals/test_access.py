@@ -121,7 +121,8 @@ CASES = [
         302,
         "D11",
         form={"orgunit": "D11", "date": RECENT, "hazard": "dead birds", "description": "many"},
-        ok_for={"partner": 200},  # the report is taken; a partner may not read signals: a thank-you page
+        # the report is taken; a partner or a knowledge manager may not read signals: a thank-you page
+        ok_for={"partner": 200, "knowledge_manager": 200},
     ),
     Case(
         "event report api, own district",
