@@ -90,9 +90,9 @@ compiled C kernel when it is built, ``_irls.c``, with the numpy path as fallback
 1e-12).  The fits are processed in chunks of
 about 2^18 array elements (about a thousand fits; about 60 MB of arrays at the peak per chunk: larger chunks
 cost more in first-touch page faults than they save in per-call overhead).  The chunks can run on several
-threads (``DHNET_THREADS``, default 1: two threads were not faster on 2 cores, see ``_threads``; the compiled
-kernel releases the GIL, so this deserves a new measurement on a quiet machine); a chunk is computed the same way
-on any thread, so the results do not depend on the thread count.  The special functions come from scipy's
+threads (``DHNET_THREADS``, default two: the compiled kernel releases the GIL, so chunks overlap on two cores,
+see ``_threads``); a chunk is computed the same way on any thread, so the results do not depend on the thread
+count.  The special functions come from scipy's
 compiled ufuncs without ``scipy.special``'s
 package import (:mod:`._special`: start-up time of ``dhnet detect``).
 
@@ -374,18 +374,18 @@ def _predict(model: _Model, lp: NDArray[np.intp], t0: FloatArray, off0: FloatArr
 
 
 def _threads() -> int:
-    """Threads for the chunks of fits: ``DHNET_THREADS``, default 1.
+    """Threads for the chunks of fits: ``DHNET_THREADS``, else two (one on a single-core machine).
 
-    numpy releases the GIL in the row-wise passes, so chunks can overlap on several cores, but the
-    per-level steps between them hold it: on the influenza benchmark (2 cores) two threads cost 5-10 % more
-    CPU and were never faster, not even at the best of 15 runs with the process at ``nice -15`` (0.40 s
-    against 0.36 s).  Every chunk is computed the same way on any thread, so results do not depend on the
-    number of threads.
+    The compiled IRLS kernel releases the GIL, so chunks overlap on two cores: on the influenza benchmark
+    (2 cores, ``dhnet detect`` whole process, 2026-11-23) two threads took 0.36-0.41 s wall against 0.39-0.50 s
+    for one, for the same CPU time (0.41-0.45 s).  Before the kernel, the numpy passes held the GIL between
+    row-wise steps and two threads cost 5-10 % more CPU for no gain, hence the earlier default of one.  Every
+    chunk is computed the same way on any thread, so results do not depend on the number of threads.
     """
     env = os.environ.get("DHNET_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return 1
+    return min(2, os.cpu_count() or 1)
 
 
 def run(panel: Panel, control: FarringtonFlexibleControl, idx: NDArray[np.intp]) -> DetectionResult:
