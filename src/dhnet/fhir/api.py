@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -25,7 +26,7 @@ from dhnet.fhir.outcome import FhirError, Issue, operation_outcome
 from dhnet.fhir.registry import HANDLERS, ResourceHandler
 from dhnet.fhir.validation import parse_json
 from dhnet.platform.access import public, request_actor, requires
-from dhnet.platform.errors import ServiceError
+from dhnet.platform.errors import CONCURRENT_MESSAGE, ServiceError, is_retryable
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @fhir_api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if isinstance(exc, OperationalError) and is_retryable(exc):  # a deadlock with a concurrent Bundle: retry
+        return outcome_response(409, [Issue("conflict", CONCURRENT_MESSAGE)], {"Retry-After": "1"})
     log.exception("FHIR request failed: %s %s", request.method, request.path)
     return outcome_response(500, [Issue("exception", "internal error; it has been logged")])
 

@@ -189,7 +189,7 @@ class OrganisationFilter:
 
 def organisation(slug: str) -> Organisation:
     """One organisation by slug (``NotFound`` naming it). Organisations are public (contact details are not)."""
-    found = Organisation.objects.filter(slug=slug).first()
+    found = None if "\x00" in slug else Organisation.objects.filter(slug=slug).first()
     if found is None:
         raise NotFound(f"no organisation {slug!r}")
     return found
@@ -505,6 +505,8 @@ def visible_networks(actor: Actor) -> QuerySet[Network]:
 
 
 def _network(actor: Actor, slug: str, *, lock: bool = False) -> Network:
+    if "\x00" in slug:  # no slug has one (PostgreSQL cannot even compare it): no such network
+        raise NotFound(f"no network {slug!r}")
     networks = visible_networks(actor)
     if lock:
         networks = networks.select_for_update()

@@ -7,7 +7,7 @@ JSON ``{"detail": ..., "code": ...}`` with a 4xx status.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema, Status
 from ninja.openapi.schema import OpenAPISchema
@@ -17,7 +17,7 @@ from dhnet.accounts.api import router as accounts_router
 from dhnet.accounts.auth import SessionActorAuth, TokenAuth
 from dhnet.orgunits.api import router as orgunits_router
 from dhnet.platform.access import public
-from dhnet.platform.errors import ServiceError
+from dhnet.platform.errors import CONCURRENT_MESSAGE, ServiceError, is_retryable
 
 #: What every error answers (the handlers below; ninja's own 401 has no ``code``, its 422 lists the invalid fields).
 ERROR_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -78,6 +78,16 @@ api = PlatformAPI(
 @api.exception_handler(ServiceError)
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message, "code": exc.code}, status=exc.status)
+
+
+@api.exception_handler(OperationalError)
+def _operational_error(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """A deadlock or serialization failure with a concurrent request is a 409 to retry (nothing was stored)."""
+    if is_retryable(exc):
+        response = api.create_response(request, {"detail": CONCURRENT_MESSAGE, "code": "conflict"}, status=409)
+        response["Retry-After"] = "1"
+        return response
+    raise exc
 
 
 @api.exception_handler(PermissionDenied)

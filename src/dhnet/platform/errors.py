@@ -48,3 +48,18 @@ class Throttled(ServiceError):
 
     status = 429
     code = "throttled"
+
+
+#: SQLSTATEs of a transaction the database aborted because of a concurrent one (deadlock, serialization failure):
+#: it stored nothing, and the same request sent again succeeds.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+CONCURRENT_MESSAGE = (
+    "a concurrent request held the same records and the database aborted this one; nothing was stored: "
+    "send the same request again"
+)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` (a database error) aborted the transaction only because of a concurrent one."""
+    cause = exc.__cause__ or exc
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
