@@ -151,6 +151,7 @@ class Sender(threading.Thread):
         conn: http.client.HTTPConnection | None = None
         for index in self.indexes:
             body = json.dumps(gen.bundle(index)).encode()
+            conflicts = 0
             while True:
                 if time.monotonic() > self.until:
                     self.errors.append("deadline reached")
@@ -169,8 +170,16 @@ class Sender(threading.Thread):
                     self.retries += 1
                     time.sleep(0.05)
                     continue
+                if response.status == 409 and conflicts < 10:
+                    # a concurrent Bundle held or stored the same records meanwhile (this one stored nothing):
+                    # send it again, as the server's answer asks
+                    conflicts += 1
+                    self.retries += 1
+                    time.sleep(0.05)
+                    continue
                 if response.status != 200:
                     self.errors.append(f"bundle {index}: HTTP {response.status}: {payload[:300]!r}")
+                    conn.close()
                     return
                 break
             self.done += 1
