@@ -72,6 +72,21 @@ class Server:
         return done.stdout
 
 
+def wait_until_serving(url: str, proc: subprocess.Popen[Any], log_path: Path, timeout: float = 60) -> None:
+    """Wait until ``dhnet serve`` at ``url`` answers its health check; fail with its log if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"dhnet serve did not start: {log_path.read_text()}")
+        time.sleep(0.2)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,17 +135,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"dhnet serve did not start: {(home / 'serve.log').read_text()}")
-            time.sleep(0.2)
+        wait_until_serving(url, proc, home / "serve.log")
         users = json.loads(credentials.read_text())["users"]
         yield Server(url, env, users, mailbox)
     finally:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DHNET, ROOT, _free_port
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DHNET, ROOT, _free_port, wait_until_serving
 
 PASSWORD = "correct horse battery staple 42"
 SETUP = f"""
@@ -62,17 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"dhnet serve did not start: {log_path.read_text()}")
-                time.sleep(0.2)
+            wait_until_serving(url, proc, log_path)
             yield url
         finally:
             proc.terminate()
