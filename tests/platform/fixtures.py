@@ -38,6 +38,8 @@ HOMES = {
     Role.VIEWER: "R1",
     Role.PARTNER: "DE",
     Role.KNOWLEDGE_MANAGER: "DE",
+    Role.DIGITAL_HEALTH_PLANNER: "DE",
+    Role.EXPERT_REVIEWER: "DE",
 }
 ROLES = [str(r) for r in HOMES]
 

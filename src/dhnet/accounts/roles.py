@@ -16,6 +16,8 @@ DISTRICT_OFFICER = "district_officer"
 VIEWER = "viewer"
 PARTNER = "partner"
 KNOWLEDGE_MANAGER = "knowledge_manager"
+DIGITAL_HEALTH_PLANNER = "digital_health_planner"
+EXPERT_REVIEWER = "expert_reviewer"
 
 
 class Role(models.TextChoices):
@@ -26,6 +28,8 @@ class Role(models.TextChoices):
     VIEWER = VIEWER, "Viewer"
     PARTNER = PARTNER, "Partner (aggregates only)"
     KNOWLEDGE_MANAGER = KNOWLEDGE_MANAGER, "Knowledge manager (network of networks)"
+    DIGITAL_HEALTH_PLANNER = DIGITAL_HEALTH_PLANNER, "Digital health planner (ministry of health)"
+    EXPERT_REVIEWER = EXPERT_REVIEWER, "Expert reviewer of digital health tools"
 
 
 #: Every permission, with what it allows.
@@ -64,6 +68,18 @@ PERMISSIONS: dict[str, str] = {
     "network:contact:read": "see the personal details (e-mail, phone) of stakeholder contacts",
     "network:network:write": "create networks and communities of practice and appoint their coordinators",
     "network:membership:request": "ask to join a network or community of practice",
+    # The atlas, needs and feedback (issue 6). Not scoped by org unit (the registry spans countries); approving a
+    # country's projects also needs an appointment as that country's administrator (atlas.CountryAdmin) unless
+    # the user holds atlas:registry:manage.
+    "atlas:product:write": "register and edit software products",
+    "atlas:project:write": "register projects and deployments, edit those one created or is on the team of",
+    "atlas:project:approve": "approve, publish, return and archive projects of the countries one administers",
+    "atlas:registry:manage": "administer the whole registry: appoint country administrators, approve anywhere, import",
+    "needs:need:write": "record a country's needs and see their ranked matches",
+    "needs:match:decide": "accept, reject or annotate a match between a need and a solution",
+    "feedback:rating:write": "rate a deployment one is verified for (team member or invited user)",
+    "feedback:rating:moderate": "flag-review, hide and restore ratings (with a reason, audited)",
+    "feedback:review:write": "write expert reviews of deployments and products with the scoring rubric",
 }
 
 _EVERYONE = {
@@ -71,6 +87,7 @@ _EVERYONE = {
     "orgunits:orgunit:read",
     "diseases:disease:read",
     "network:membership:request",
+    "feedback:rating:write",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -83,6 +100,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "network:organisation:write",
             "network:contact:read",
             "network:network:write",
+            "atlas:product:write",
+            "atlas:project:write",
             "accounts:token:read",
             "accounts:token:write",
             "surveillance:report:read",
@@ -155,6 +174,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "surveillance:aggregate:read",
             "release:dataset:read",
             "knowledge:item:write",
+            "atlas:product:write",
+            "atlas:project:write",
         }
     ),
     KNOWLEDGE_MANAGER: frozenset(
@@ -167,6 +188,34 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "network:organisation:write",
             "network:contact:read",
             "network:network:write",
+            "atlas:product:write",
+            "atlas:project:write",
+            "atlas:project:approve",
+            "atlas:registry:manage",
+            "feedback:rating:moderate",
+        }
+    ),
+    DIGITAL_HEALTH_PLANNER: frozenset(
+        _EVERYONE
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "knowledge:item:write",
+            "network:organisation:write",
+            "atlas:product:write",
+            "atlas:project:write",
+            "atlas:project:approve",
+            "needs:need:write",
+            "needs:match:decide",
+            "feedback:rating:moderate",
+        }
+    ),
+    EXPERT_REVIEWER: frozenset(
+        _EVERYONE
+        | {
+            "accounts:token:read",
+            "accounts:token:write",
+            "feedback:review:write",
         }
     ),
 }

@@ -87,6 +87,8 @@ USERS = [
     ("demo-viewer", "viewer", "DE-BE", "Berlin, read only"),
     ("demo-partner", "partner", "DE", "aggregates only: no signals, no alarms"),
     ("demo-knowledge", "knowledge_manager", "DE", "the knowledge repository and the network of networks"),
+    ("demo-planner", "digital_health_planner", "DE", "the atlas: Germany's portfolio, needs and their matches"),
+    ("demo-expert", "expert_reviewer", "DE", "expert reviews of deployments with the scoring rubric"),
 ]
 SUBSET_PREFIXES = ("091",)  # --subset: Upper Bavaria's districts (23) of the influenza data
 

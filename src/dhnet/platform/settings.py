@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "dhnet.taxonomy",
     "dhnet.network",
     "dhnet.knowledge",
+    "dhnet.atlas",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""The digital health atlas: a registry of software products and of their projects/deployments in countries."""
