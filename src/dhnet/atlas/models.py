@@ -53,6 +53,8 @@ class Product(models.Model):
         "taxonomy.Concept", blank=True, related_name="+", help_text="CDHI interventions it supports (v1 or 2023)"
     )
     system_categories = models.ManyToManyField("taxonomy.Concept", blank=True, related_name="+")
+    languages = models.JSONField(default=list, blank=True, help_text="ISO 639-1 codes of its user interface")
+    offline = models.BooleanField(default=False, help_text="works offline or on intermittent connectivity")
     owner = models.ForeignKey(
         "network.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
     )
