@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "dhnet.network",
     "dhnet.knowledge",
     "dhnet.atlas",
+    "dhnet.feedback",
     "dhnet.needs",
 ]
 
