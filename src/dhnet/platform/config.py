@@ -35,6 +35,7 @@ Variables (all optional in dev mode):
                                        (default: empty, no purge)
 ``DHNET_MATCH_UPPER`` / ``_LOWER``     person-matching score thresholds: link at or above the upper one, queue
                                        for review between the two (defaults 15 and 8, in log2 units)
+``DHNET_FEEDBACK_MIN_RATINGS``         visible ratings a deployment needs before its averages are shown (default 5)
 =====================================  ===============================================================
 """
 
@@ -193,6 +194,8 @@ class Config:
     #: Person-matching thresholds (log2 likelihood-ratio scores): link at/above upper, review between.
     match_upper: float = 15.0
     match_lower: float = 8.0
+    #: Visible ratings a deployment needs before its per-dimension averages are shown (DHNET_FEEDBACK_MIN_RATINGS).
+    feedback_min_ratings: int = 5
 
     @property
     def debug(self) -> bool:
@@ -285,6 +288,7 @@ class Config:
             trusted_proxies=_int(env, "DHNET_TRUSTED_PROXIES", 0, minimum=0, maximum=10),
             static_root=Path(static_root_raw) if static_root_raw else None,
             base_url=base_url,
+            feedback_min_ratings=_int(env, "DHNET_FEEDBACK_MIN_RATINGS", 5, minimum=1, maximum=1000),
             **_identity_settings(env, mode=mode, secret=secret, data_dir=data_dir),
         )
 
