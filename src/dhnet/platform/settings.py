@@ -106,6 +106,7 @@ DHNET_LOGIN_WINDOW = CONFIG.login_window
 DHNET_LOCKOUT = CONFIG.lockout
 DHNET_TRUSTED_PROXIES = CONFIG.trusted_proxies
 DHNET_BASE_URL = CONFIG.base_url
+FEEDBACK_MIN_RATINGS = CONFIG.feedback_min_ratings
 
 EMAIL_HOST = CONFIG.email_host
 EMAIL_PORT = CONFIG.email_port
