@@ -1,0 +1,1 @@
+"""Feedback on tools: verified users rate deployments, moderators keep it civil, experts review with a rubric."""
