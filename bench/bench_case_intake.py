@@ -118,6 +118,9 @@ def in_process(token: str, work: list[tuple[bytes, int]], profile: str | None) -
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", SERVER_NAME="127.0.0.1")
     client.get("/fhir/metadata")  # the URL configuration and the API modules imported before timing
+    from dhnet.fhir.warmup import warm_up
+
+    warm_up()  # what dhnet serve does at start (dhnet.platform.wsgi): R4B validators built, start-up heap frozen
     latencies, errors = [], []
     profiler = None
     if profile:
