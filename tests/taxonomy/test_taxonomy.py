@@ -12,7 +12,16 @@ from dhnet.platform.errors import Invalid, NotFound
 from dhnet.taxonomy import loader, services
 from dhnet.taxonomy.models import Concept, Scheme
 
-EXPECTED = {"cdhi-v1": 119, "cdhi-2023": 138, "system-category-v1": 25, "hsc": 52, "strategic-objective": 4}
+EXPECTED = {
+    "cdhi-v1": 119,
+    "cdhi-2023": 138,
+    "system-category-v1": 25,
+    "hsc": 52,
+    "strategic-objective": 4,
+    "standard": 30,
+    "health-area": 161,
+    "service-app-2023": 43,
+}
 
 
 def test_the_migration_loads_every_scheme(db: Any) -> None:
@@ -119,4 +128,4 @@ def test_cli_lists_a_scheme_as_csv_and_json(db: Any) -> None:
     }
     unknown = runner.invoke(main, ["taxonomy", "list", "nope"])
     assert unknown.exit_code == 1
-    assert "no taxonomy scheme 'nope' (known: cdhi-2023, cdhi-v1, hsc" in unknown.output
+    assert "no taxonomy scheme 'nope' (known: cdhi-2023, cdhi-v1, health-area, hsc" in unknown.output

@@ -84,3 +84,50 @@ def list_concepts(request: HttpRequest, scheme: str) -> list[ConceptOut]:
 @public
 def get_concept(request: HttpRequest, scheme: str, code: str) -> ConceptOut:
     return concept_out(services.concept(scheme, code))
+
+
+class CrosswalkOut(Schema):
+    """A concept of another scheme mapped to the one asked, with its relation to it (SKOS reading: ``broader`` =
+    the other concept is broader), the rule that made the mapping and a reviewer's note."""
+
+    concept: ConceptOut
+    relation: str
+    method: str
+    note: str
+
+
+class MappingOut(Schema):
+    source: ConceptOut
+    target: ConceptOut
+    relation: str
+    method: str
+    note: str
+
+
+@router.get(
+    "/taxonomy/schemes/{scheme}/concepts/{code}/crosswalk",
+    auth=None,
+    response=list[CrosswalkOut],
+    summary="The concepts of other schemes mapped to one concept (CDHI v1 <-> CDISAH 2023), with their relation",
+)
+@public
+def concept_crosswalk(request: HttpRequest, scheme: str, code: str) -> list[CrosswalkOut]:
+    found = services.concept(scheme, code)
+    return [
+        CrosswalkOut(concept=concept_out(other), relation=relation, method=m.method, note=m.note)
+        for other, relation, m in services.mappings_of(found)
+    ]
+
+
+@router.get(
+    "/taxonomy/crosswalk",
+    auth=None,
+    response=list[MappingOut],
+    summary="The whole crosswalk between two schemes (default cdhi-v1 -> cdhi-2023), oriented as asked",
+)
+@public
+def crosswalk_table(request: HttpRequest, source: str = "cdhi-v1", target: str = "cdhi-2023") -> list[MappingOut]:
+    return [
+        MappingOut(source=concept_out(a), target=concept_out(b), relation=relation, method=m.method, note=m.note)
+        for a, b, relation, m in services.crosswalk_table(source, target)
+    ]

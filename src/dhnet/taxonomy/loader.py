@@ -18,7 +18,11 @@ FILES = (
     "system_categories_v1.json",
     "hsc_2023.json",
     "strategic_objectives.json",
+    "standards.json",
+    "health_areas.json",
+    "service_apps_2023.json",
 )
+CROSSWALK = "crosswalk_cdhi_v1_2023.json"
 
 
 def read_files() -> list[dict[str, Any]]:
@@ -71,3 +75,25 @@ def load(scheme_model: Any, concept_model: Any) -> dict[str, int]:
             by_code[item["code"]] = concept
         counts[scheme.code] = len(by_code)
     return counts
+
+
+def load_crosswalk(scheme_model: Any, concept_model: Any, mapping_model: Any) -> int:
+    """Create or update the mappings of ``CROSSWALK`` and remove those between its two schemes that it no longer
+    lists (the crosswalk is our derived work, rebuilt by ``dhnet.taxonomy.crosswalk``); returns the pair count."""
+    data = json.loads((DATA_DIR / CROSSWALK).read_text(encoding="utf-8"))
+    source = scheme_model.objects.get(code=data["source_scheme"])
+    target = scheme_model.objects.get(code=data["target_scheme"])
+    sources = {c.code: c for c in concept_model.objects.filter(scheme=source)}
+    targets = {c.code: c for c in concept_model.objects.filter(scheme=target)}
+    kept = []
+    for pair in data["pairs"]:
+        if pair["source"] not in sources or pair["target"] not in targets:
+            raise ValueError(f"{CROSSWALK}: unknown concept in {pair}")
+        mapping, _ = mapping_model.objects.update_or_create(
+            source=sources[pair["source"]],
+            target=targets[pair["target"]],
+            defaults={"relation": pair["relation"], "method": pair["method"], "note": pair["note"]},
+        )
+        kept.append(mapping.pk)
+    mapping_model.objects.filter(source__scheme=source, target__scheme=target).exclude(pk__in=kept).delete()
+    return len(kept)

@@ -51,3 +51,40 @@ class Concept(models.Model):
 
 #: Short scheme names accepted (and written) in tags.
 SHORT_CODES = {"strategic-objective": "so"}
+
+
+class Relation(models.TextChoices):
+    """How the target concept relates to the source one (SKOS mapping properties: ``broader`` = skos:broadMatch,
+    the target is broader than the source)."""
+
+    EQUIVALENT = "equivalent", "equivalent"
+    BROADER = "broader", "broader"
+    NARROWER = "narrower", "narrower"
+    RELATED = "related", "related"
+
+
+#: The relation read the other way round (target -> source).
+INVERSE = {"equivalent": "equivalent", "broader": "narrower", "narrower": "broader", "related": "related"}
+
+
+class Mapping(models.Model):
+    """A link between concepts of two schemes (the crosswalk CDHI v1 -> CDISAH 2023), stored in one direction.
+
+    Our own work from codes and names (``dhnet.taxonomy.crosswalk``); ``method`` names the rule that made it and
+    ``note`` says why where a person reviewed it. The reverse direction is derived (``INVERSE``), not stored.
+    """
+
+    source = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="mappings_out")
+    target = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="mappings_in")
+    relation = models.CharField(max_length=12, choices=Relation.choices)
+    method = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("source__ordinal", "target__ordinal")
+        constraints = (
+            models.UniqueConstraint(fields=["source", "target"], name="taxonomy_mapping_source_target_unique"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.source.tag} {self.relation} {self.target.tag}"

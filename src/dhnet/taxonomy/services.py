@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from dhnet.platform.errors import Invalid, NotFound
-from dhnet.taxonomy.models import SHORT_CODES, Concept, Scheme
+from dhnet.taxonomy.models import INVERSE, SHORT_CODES, Concept, Mapping, Relation, Scheme
 
 #: Short scheme name in a tag -> scheme code.
 ALIASES = {short: code for code, short in SHORT_CODES.items()}
@@ -79,3 +79,64 @@ def resolve_tags(tags: Iterable[str]) -> list[Concept]:
     if unknown:
         raise Invalid(f"unknown tag {unknown[0]!r}" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""))
     return [found[key] for key in wanted]
+
+
+def equivalents(concepts: Iterable[Concept]) -> set[Concept]:
+    """The concepts themselves plus every concept mapped to one of them as ``equivalent``, in either direction.
+
+    Search filters and matching use it so that a need tagged in CDISAH 2023 codes finds projects tagged in CDHI v1
+    and the other way round. At most two queries whatever the number of concepts.
+    """
+    given = set(concepts)
+    ids = {c.pk for c in given}
+    if not ids:
+        return set()
+    rows = Mapping.objects.filter(relation=Relation.EQUIVALENT).filter(Q(source_id__in=ids) | Q(target_id__in=ids))
+    linked = {m.target_id if m.source_id in ids else m.source_id for m in rows.only("source_id", "target_id")}
+    linked -= ids
+    if linked:
+        given.update(Concept.objects.filter(pk__in=linked).select_related("scheme"))
+    return given
+
+
+def mappings_of(found: Concept) -> list[tuple[Concept, str, Mapping]]:
+    """The concepts mapped to or from ``found``, each with the relation read from ``found`` and the mapping row."""
+    rows = Mapping.objects.filter(Q(source=found) | Q(target=found)).select_related(
+        "source__scheme", "source__parent", "target__scheme", "target__parent"
+    )
+    out = []
+    for m in rows:
+        if m.source_id == found.pk:
+            out.append((m.target, m.relation, m))
+        else:
+            out.append((m.source, INVERSE[m.relation], m))
+    out.sort(key=lambda item: (item[0].scheme.code, item[0].ordinal))
+    return out
+
+
+def crosswalk(scheme_code: str, code: str) -> list[tuple[Concept, str]]:
+    """The concepts of other schemes mapped to ``scheme_code:code``, each with the relation of that concept to it
+    read from the given one (``broader``: the other concept is broader), in the other scheme's order.
+
+    ``NotFound`` names an unknown scheme or code; a concept without mappings (new in 2023) gives ``[]``.
+    """
+    return [(other, relation) for other, relation, _ in mappings_of(concept(scheme_code, code))]
+
+
+def crosswalk_table(
+    from_scheme: str = "cdhi-v1", to_scheme: str = "cdhi-2023"
+) -> list[tuple[Concept, Concept, str, Mapping]]:
+    """Every mapping between two schemes, oriented as asked: ``(from concept, to concept, relation of the second to
+    the first, row)`` in the first scheme's order (the stored direction or the derived reverse one)."""
+    first, second = scheme(from_scheme), scheme(to_scheme)
+    rows = Mapping.objects.filter(
+        Q(source__scheme=first, target__scheme=second) | Q(source__scheme=second, target__scheme=first)
+    ).select_related("source__scheme", "target__scheme")
+    out = [
+        (m.source, m.target, m.relation, m)
+        if m.source.scheme_id == first.pk
+        else (m.target, m.source, INVERSE[m.relation], m)
+        for m in rows
+    ]
+    out.sort(key=lambda row: (row[0].ordinal, row[1].ordinal))
+    return out
