@@ -192,6 +192,8 @@ CASES = [
     Case("taxonomy scheme", "get", "/api/v1/taxonomy/schemes/hsc", None),
     Case("taxonomy concepts", "get", "/api/v1/taxonomy/schemes/so/concepts", None),
     Case("taxonomy concept", "get", "/api/v1/taxonomy/schemes/cdhi-v1/concepts/1.1.1", None),
+    Case("taxonomy crosswalk", "get", "/api/v1/taxonomy/schemes/cdhi-v1/concepts/1.1.1/crosswalk", None),
+    Case("taxonomy crosswalk table", "get", "/api/v1/taxonomy/crosswalk?source=cdhi-2023&target=cdhi-v1", None),
 ]
 
 
