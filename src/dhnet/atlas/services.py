@@ -837,6 +837,20 @@ def new_public_id(prefix: str) -> str:
     raise Conflict(f"could not draw a free identifier with prefix {prefix}")  # 30^6 ids: practically unreachable
 
 
+def _given_or_new_id(given: str | None, prefix: str) -> str:
+    """The identifier an input carries when it is free (never used) and has the right prefix — so that a registry
+    exported from one node and imported into another keeps its identifiers — else a new one."""
+    if given and given.startswith(f"{prefix}-"):
+        taken = (
+            Product.objects.filter(public_id=given).exists()
+            or Project.objects.filter(public_id=given).exists()
+            or RecordVersion.objects.filter(public_id=given).exists()
+        )
+        if not taken:
+            return given
+    return new_public_id(prefix)
+
+
 def _snapshot(
     actor: Actor, kind: str, public_id: str, version: int, status: str, data: dict[str, Any], summary: str
 ) -> None:
@@ -981,7 +995,7 @@ def create_product(actor: Actor, data: dict[str, Any], *, summary: str = "") -> 
             if _product_content(existing) == inp.data:
                 return existing, False
             raise Conflict(f"slug: a product {existing.slug!r} exists already ({existing.public_id})")
-        product = Product(public_id=new_public_id("SW"), created_by_id=actor.user_id, version=1)
+        product = Product(public_id=_given_or_new_id(inp.public_id, "SW"), created_by_id=actor.user_id, version=1)
         _write_product(actor, product, inp)
         snapshot = product_data(product)
         _snapshot(actor, "product", product.public_id, 1, "", snapshot, summary or "created")
@@ -1095,7 +1109,7 @@ def save_project_input(
             if not actor.has(PROJECT_WRITE) and not admin:
                 raise Forbidden(f"requires {PROJECT_WRITE}")
             project = Project(
-                public_id=new_public_id(country),
+                public_id=_given_or_new_id(inp.public_id, country),
                 created_by_id=actor.user_id,
                 version=1,
                 status=status or DRAFT,
@@ -1123,9 +1137,8 @@ def save_project_input(
             project.published_at = timezone.now()
         for name, value in inp.values.items():
             setattr(project, name, value)
-        if project.public_id[:2] != project.country and existing is None:
-            project.public_id = new_public_id(project.country)
         project.save()
+        project.created_now = existing is None  # the API answers 201 for a new record, 200 for a retried one
         if existing is None and actor.user_id is not None:
             project.team.add(actor.user_id)
         _write_project_rows(project, inp)
