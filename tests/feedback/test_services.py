@@ -97,9 +97,10 @@ def test_invitation_codes_verify_with_their_audience(world: dict[str, Any], team
     assert issued.code not in stored.code_hash
     assert len(stored.code_hash) == 64
     _, nurse = new_rater(operator, "nurse")
-    verification = services.redeem(nurse, issued.code.lower().replace("-", " "))  # case and separators ignored
+    verification, created = services.redeem(nurse, issued.code.lower().replace("-", " "))  # case, separators ignored
+    assert created
     assert verification.audience == "health_worker"
-    assert services.redeem(nurse, issued.code) == verification  # again: the same verification, no use counted
+    assert services.redeem(nurse, issued.code) == (verification, False)  # again: the same verification, no use counted
     assert RaterInvitation.objects.get().uses == 1
     result = services.rate(nurse, "DE-AAAAAA", SCORES)
     assert result.rating.audience == "health_worker"

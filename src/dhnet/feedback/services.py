@@ -458,9 +458,9 @@ def revoke_invitation(actor: Actor, invitation_id: int) -> RaterInvitation:
     return invitation
 
 
-def redeem(actor: Actor, code: str) -> Verification:
-    """Verify the actor as a rater of the invitation's deployment. Redeeming again (any code of the same
-    deployment) returns the existing verification and uses nothing up."""
+def redeem(actor: Actor, code: str) -> tuple[Verification, bool]:
+    """Verify the actor as a rater of the invitation's deployment (``created`` False when already verified: redeeming
+    again, any code of the same deployment, returns the existing verification and uses nothing up)."""
     if not actor.has(WRITE) or actor.user_id is None:
         raise Forbidden(f"requires {WRITE}")
     if not isinstance(code, str) or not normalise_code(code[:64]):
@@ -471,7 +471,7 @@ def redeem(actor: Actor, code: str) -> Verification:
     project = invitation.project
     existing = Verification.objects.filter(project=project, user_id=actor.user_id).first()
     if existing is not None:
-        return existing
+        return existing, False
     if invitation.revoked_at is not None:
         raise Forbidden(f"code: this invitation to rate {project.public_id} was revoked")
     if invitation.expires_at <= timezone.now():
@@ -494,7 +494,7 @@ def redeem(actor: Actor, code: str) -> Verification:
                 )
         except IntegrityError:  # redeemed concurrently by the same person: one use only
             RaterInvitation.objects.filter(pk=invitation.pk).update(uses=F("uses") - 1)
-            return Verification.objects.get(project=project, user_id=actor.user_id)
+            return Verification.objects.get(project=project, user_id=actor.user_id), False
         record(
             actor,
             "feedback.invitation.redeem",
@@ -503,7 +503,7 @@ def redeem(actor: Actor, code: str) -> Verification:
             detail={"project": project.public_id, "audience": invitation.audience},
             permission=WRITE,
         )
-    return verification
+    return verification, True
 
 
 def set_allow_patients(actor: Actor, public_id: str, allow: bool) -> FeedbackSettings:
