@@ -18,9 +18,12 @@ Every write checks permission, runs in one transaction and records its audit ent
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -1210,3 +1213,58 @@ def _visible_item(items: QuerySet[Any], public_id: Any) -> Any:
 
 def organisation_kinds() -> Sequence[tuple[str, str]]:
     return OrganisationKind.choices
+
+
+# Country reference: WHO regions (data/who_regions.json) and country names. Public reference data, not audited.
+
+WHO_REGIONS_FILE = Path(__file__).resolve().parent / "data" / "who_regions.json"
+
+
+@functools.cache
+def _who_regions() -> dict[str, Any]:
+    """The parsed ``who_regions.json``: region code -> {name, office, countries: {alpha-2: WHO name}}."""
+    regions: dict[str, Any] = json.loads(WHO_REGIONS_FILE.read_text(encoding="utf-8"))["regions"]
+    return regions
+
+
+@functools.cache
+def _region_of() -> dict[str, str]:
+    return {country: code for code, region in _who_regions().items() for country in region["countries"]}
+
+
+def who_regions() -> dict[str, str]:
+    """The six WHO regions: code (AFR, AMR, SEAR, EUR, EMR, WPR) -> English name, in the file's order."""
+    return {code: region["name"] for code, region in _who_regions().items()}
+
+
+def who_region(code: str) -> str | None:
+    """The WHO region code of a WHO Member State by its ISO 3166-1 alpha-2 code (any case), e.g. ``KE`` -> ``AFR``;
+    ``None`` for a code that is not a Member State (an area such as ``PR`` or ``PS``, or an unknown code)."""
+    return _region_of().get(str(code).strip().upper())
+
+
+def countries_in_region(region: str) -> list[str]:
+    """The alpha-2 codes of the Member States of a WHO region, sorted; the region is given by its code (``afr``,
+    ``SEAR``), its office (``AFRO``, ``PAHO``) or its name (``African Region``), in any case.
+
+    ``Invalid`` names an unknown region and lists the known codes.
+    """
+    wanted = str(region).strip().casefold()
+    for code, data in _who_regions().items():
+        offices = {part.casefold() for part in data["office"].split("/")}
+        if wanted in {code.casefold(), data["name"].casefold()} | offices:
+            return sorted(data["countries"])
+    known = ", ".join(_who_regions())
+    raise Invalid(f"region: {str(region)[:64]!r} is not a WHO region (one of {known})")
+
+
+def country_name(code: str) -> str:
+    """The English name of a country by its ISO 3166-1 alpha-2 code (any case): the WHO name for a Member State
+    (``TZ`` -> ``United Republic of Tanzania``), else the ISO 3166 short name (``PR`` -> ``Puerto Rico``), else the
+    code itself as given (so a page never fails on an odd code)."""
+    key = str(code).strip().upper()
+    region = _region_of().get(key)
+    if region is not None:
+        name: str = _who_regions()[region]["countries"][key]
+        return name
+    return timezones.countries().get(key, str(code))
