@@ -969,6 +969,15 @@ def get_product(actor: Actor, public_id_or_slug: str) -> Product:
     return _get_product(public_id_or_slug)
 
 
+def list_products(actor: Actor, q: str = "") -> list[Product]:
+    """Products by name, those matching ``q`` (name, slug or description) when given (public: not audited)."""
+    rows = Product.objects.select_related("owner").order_by("name")
+    text = _Checker("").text(q, "q", max_length=100)
+    if text:
+        rows = rows.filter(Q(name__icontains=text) | Q(slug__icontains=text) | Q(description__icontains=text))
+    return list(rows)
+
+
 # --- products -------------------------------------------------------------------------------------------------------
 
 
