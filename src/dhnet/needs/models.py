@@ -67,9 +67,7 @@ class Need(models.Model):
 
     class Meta:
         ordering = ("country", "-created_at", "id")
-        constraints = (
-            models.UniqueConstraint(fields=["country", "title"], name="needs_need_country_title_unique"),
-        )
+        constraints = (models.UniqueConstraint(fields=["country", "title"], name="needs_need_country_title_unique"),)
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.title}"

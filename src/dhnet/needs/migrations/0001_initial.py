@@ -6,69 +6,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('atlas', '0001_initial'),
-        ('orgunits', '0001_initial'),
-        ('taxonomy', '0002_load_schemes'),
+        ("atlas", "0001_initial"),
+        ("orgunits", "0001_initial"),
+        ("taxonomy", "0002_load_schemes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Need',
+            name="Need",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(editable=False, help_text='<ISO2>-N<6 chars>, stable', max_length=16, unique=True)),
-                ('country', models.CharField(db_index=True, help_text='ISO 3166-1 alpha-2', max_length=2)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('level', models.CharField(choices=[('national', 'National'), ('subnational', 'Subnational (regions, districts)'), ('facility', 'Facility'), ('community', 'Community')], default='national', max_length=12)),
-                ('places', models.JSONField(blank=True, default=list, help_text="names of places outside this node's hierarchy")),
-                ('languages', models.JSONField(blank=True, default=list, help_text='ISO 639-1 codes the users need')),
-                ('connectivity', models.CharField(choices=[('none', 'None (offline)'), ('intermittent', 'Intermittent'), ('mobile', 'Mobile data'), ('broadband', 'Broadband')], default='mobile', max_length=12)),
-                ('budget', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('source', models.CharField(choices=[('manual', 'Recorded by hand'), ('maturity_gap', 'From a maturity-assessment gap')], default='manual', max_length=12)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('addressed', 'Addressed'), ('closed', 'Closed')], default='open', max_length=10)),
-                ('public', models.BooleanField(default=False, help_text="readable by everyone (else: the country's admins)")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('challenges', models.ManyToManyField(help_text='scheme hsc', related_name='+', to='taxonomy.concept')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('orgunits', models.ManyToManyField(blank=True, related_name='+', to='orgunits.orgunit')),
-                ('standards', models.ManyToManyField(blank=True, help_text='must be met', related_name='+', to='taxonomy.concept')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "public_id",
+                    models.CharField(editable=False, help_text="<ISO2>-N<6 chars>, stable", max_length=16, unique=True),
+                ),
+                ("country", models.CharField(db_index=True, help_text="ISO 3166-1 alpha-2", max_length=2)),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("national", "National"),
+                            ("subnational", "Subnational (regions, districts)"),
+                            ("facility", "Facility"),
+                            ("community", "Community"),
+                        ],
+                        default="national",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "places",
+                    models.JSONField(
+                        blank=True, default=list, help_text="names of places outside this node's hierarchy"
+                    ),
+                ),
+                ("languages", models.JSONField(blank=True, default=list, help_text="ISO 639-1 codes the users need")),
+                (
+                    "connectivity",
+                    models.CharField(
+                        choices=[
+                            ("none", "None (offline)"),
+                            ("intermittent", "Intermittent"),
+                            ("mobile", "Mobile data"),
+                            ("broadband", "Broadband"),
+                        ],
+                        default="mobile",
+                        max_length=12,
+                    ),
+                ),
+                ("budget", models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("manual", "Recorded by hand"), ("maturity_gap", "From a maturity-assessment gap")],
+                        default="manual",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("addressed", "Addressed"), ("closed", "Closed")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "public",
+                    models.BooleanField(default=False, help_text="readable by everyone (else: the country's admins)"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("challenges", models.ManyToManyField(help_text="scheme hsc", related_name="+", to="taxonomy.concept")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("orgunits", models.ManyToManyField(blank=True, related_name="+", to="orgunits.orgunit")),
+                (
+                    "standards",
+                    models.ManyToManyField(
+                        blank=True, help_text="must be met", related_name="+", to="taxonomy.concept"
+                    ),
+                ),
             ],
             options={
-                'ordering': ('country', '-created_at', 'id'),
+                "ordering": ("country", "-created_at", "id"),
             },
         ),
         migrations.CreateModel(
-            name='MatchDecision',
+            name="MatchDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decision', models.CharField(choices=[('accepted', 'Accepted'), ('rejected', 'Rejected'), ('annotated', 'Annotated')], max_length=10)),
-                ('note', models.TextField(blank=True)),
-                ('score', models.FloatField(blank=True, help_text="the candidate's score when decided", null=True)),
-                ('decided_by_name', models.CharField(max_length=150)),
-                ('decided_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='atlas.product')),
-                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='atlas.project')),
-                ('need', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='needs.need')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "decision",
+                    models.CharField(
+                        choices=[("accepted", "Accepted"), ("rejected", "Rejected"), ("annotated", "Annotated")],
+                        max_length=10,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("score", models.FloatField(blank=True, help_text="the candidate's score when decided", null=True)),
+                ("decided_by_name", models.CharField(max_length=150)),
+                ("decided_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="atlas.product",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="atlas.project",
+                    ),
+                ),
+                (
+                    "need",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="decisions", to="needs.need"
+                    ),
+                ),
             ],
             options={
-                'ordering': ('need', 'decided_at', 'id'),
+                "ordering": ("need", "decided_at", "id"),
             },
         ),
         migrations.AddConstraint(
-            model_name='need',
-            constraint=models.UniqueConstraint(fields=('country', 'title'), name='needs_need_country_title_unique'),
+            model_name="need",
+            constraint=models.UniqueConstraint(fields=("country", "title"), name="needs_need_country_title_unique"),
         ),
         migrations.AddConstraint(
-            model_name='matchdecision',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('product__isnull', False), ('project__isnull', True)), models.Q(('product__isnull', True), ('project__isnull', False)), _connector='OR'), name='needs_decision_one_candidate'),
+            model_name="matchdecision",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("product__isnull", False), ("project__isnull", True)),
+                    models.Q(("product__isnull", True), ("project__isnull", False)),
+                    _connector="OR",
+                ),
+                name="needs_decision_one_candidate",
+            ),
         ),
     ]
