@@ -133,6 +133,10 @@ class Rating(models.Model):
     def scores(self) -> dict[str, int]:
         return {name: int(getattr(self, name)) for name in DIMENSION_FIELDS}
 
+    def labelled_scores(self) -> list[tuple[str, int]]:
+        """(label, score) per dimension, in display order (for pages)."""
+        return [(label, int(getattr(self, name))) for name, label, _ in DIMENSIONS]
+
 
 class RatingEdit(models.Model):
     """The values a rating had before one edit (audience, scores, text), so that edits are never lost."""
