@@ -663,7 +663,7 @@ def portfolio_gaps(actor: Actor, country: str) -> Gaps:
         for cid in interventions.get(pid, ()):
             for key, label in places.get(pid, ()):
                 groups[(canonical[cid], key)].add(pid)
-                place_names[key] = label
+                place_names.setdefault(key, label)
     duplication = [
         Duplication(
             concepts[cid],
