@@ -1,0 +1,665 @@
+"""Search of the registry's projects: filters, free text, facets, sort and pages.
+
+``search_projects(actor, filters, page=, per_page=, sort=)`` answers one :class:`SearchPage`: the projects of the
+page, how many match, and *facets* — for each filter, its values with the number of matching projects.
+
+Semantics
+    Values of one filter are alternatives (``country=KE&country=UG``: either); different filters must all hold.
+    Interventions match a project tagged with the concept, a concept below it (``cdhi-v1:1.1`` finds
+    ``cdhi-v1:1.1.1``) or a crosswalk equivalent of either (``taxonomy.services.equivalents``: a 2023 code finds
+    projects tagged in CDHI v1). Challenges match the concept or one below it. Funders are the project's
+    funders; products, standards, licences and open source are those of the project's products (a standard
+    matches a project one of whose products supports it; ``open_source=True`` a project with at least one
+    open-source product, ``False`` a project with products of which none is open source). Free text: every word
+    must occur (case-insensitive) in the project's name, description or public id, or in the name of one of its
+    products, implementers or funders.
+
+Facets are *disjunctive*: the counts of one filter's values are taken with every other filter applied but not
+that filter itself, so that choosing Kenya still shows how many projects Uganda would add. Each facet lists at
+most :data:`FACET_LIMIT` values (by count), plus any selected value.
+
+Visibility
+    Published projects, for anyone. A country administrator (``CountryAdmin`` with ``atlas:project:approve``) or
+    a holder of ``atlas:registry:manage`` may ask for other statuses (``filters.status``); those are included
+    for the countries they administer only, and the read is audited (``atlas.project.search``).
+
+Speed
+    Every filter is a semi-join (``id IN (SELECT project_id FROM <link table> WHERE ...)``) on the indexed link
+    tables, so that a facet query is one ``GROUP BY`` over a link table restricted to the matching ids; the
+    database does the counting and Python receives at most a few hundred rows per facet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
+
+from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus, Stage
+from dhnet.audit import services as audit
+from dhnet.network.models import Organisation
+from dhnet.platform.access import Actor
+from dhnet.platform.errors import Forbidden, Invalid
+from dhnet.taxonomy import services as taxonomy
+from dhnet.taxonomy.models import Concept
+
+REGISTRY_MANAGE = "atlas:registry:manage"
+PROJECT_APPROVE = "atlas:project:approve"
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_VALUES = 50  # values of one filter
+MAX_QUERY_CHARS = 200
+MAX_WORDS = 8
+FACET_LIMIT = 15
+
+#: Sort keys -> ordering. ``stage`` runs from planning to institutionalised.
+SORTS = {
+    "name": ("Name", ("name_key", "id")),
+    "country": ("Country", ("country", "name_key", "id")),
+    "recent": ("Recently changed", ("-updated_at", "-id")),
+    "stage": ("Stage (most advanced first)", ("-stage_rank", "name_key", "id")),
+}
+STAGE_ORDER: list[str] = list(Stage.values)
+PUBLISHED = "published"
+INTERVENTION_SCHEMES = ("cdhi-v1", "cdhi-2023")
+FACET_NAMES = (
+    ("country", "Country"),
+    ("stage", "Stage"),
+    ("intervention", "Intervention (CDHI)"),
+    ("challenge", "Health-system challenge"),
+    ("funder", "Funder"),
+    ("product", "Product"),
+    ("standard", "Standard"),
+    ("licence", "Licence"),
+    ("open_source", "Open source"),
+)
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class ProjectFilters:
+    """What to look for (see the module docstring for the meaning of each filter)."""
+
+    q: str = ""
+    countries: tuple[str, ...] = ()
+    interventions: tuple[str, ...] = ()  # tags, cdhi-v1:... or cdhi-2023:...
+    challenges: tuple[str, ...] = ()  # tags hsc:...
+    stages: tuple[str, ...] = ()
+    funders: tuple[str, ...] = ()  # organisation slugs
+    products: tuple[str, ...] = ()  # product slugs
+    standards: tuple[str, ...] = ()  # tags standard:...
+    licences: tuple[str, ...] = ()  # SPDX ids or "proprietary", case-insensitive
+    open_source: bool | None = None
+    status: tuple[str, ...] = ()  # empty: published only
+
+    def params(self) -> list[tuple[str, str]]:
+        """The filters as query-string pairs (for links: pages, facets, exports)."""
+        pairs: list[tuple[str, str]] = []
+        if self.q:
+            pairs.append(("q", self.q))
+        for name, values in (
+            ("country", self.countries),
+            ("intervention", self.interventions),
+            ("challenge", self.challenges),
+            ("stage", self.stages),
+            ("funder", self.funders),
+            ("product", self.products),
+            ("standard", self.standards),
+            ("licence", self.licences),
+            ("status", self.status),
+        ):
+            pairs.extend((name, v) for v in values)
+        if self.open_source is not None:
+            pairs.append(("open_source", "true" if self.open_source else "false"))
+        return pairs
+
+    @property
+    def empty(self) -> bool:
+        return not self.params()
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    label: str
+    values: list[FacetValue]
+    more: int = 0  # values with a count left out (beyond FACET_LIMIT)
+
+
+@dataclass
+class SearchPage:
+    projects: list[Project]
+    total: int
+    facets: list[Facet]
+    page: int
+    per_page: int
+    sort: str
+    filters: ProjectFilters
+    unpublished: bool = False  # whether statuses other than published were included
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.projects else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.projects) - 1 if self.projects else 0
+
+
+# --- who sees what ------------------------------------------------------------------------------------------------
+
+
+def administered_countries(actor: Actor) -> frozenset[str] | None:
+    """The countries whose unpublished projects the actor may list: ``None`` for every country (registry
+    managers), else those of their ``CountryAdmin`` appointments (which count with ``atlas:project:approve``)."""
+    if actor.has(REGISTRY_MANAGE):
+        return None
+    if actor.user_id is None or not actor.has(PROJECT_APPROVE):
+        return frozenset()
+    return frozenset(CountryAdmin.objects.filter(user_id=actor.user_id).values_list("country", flat=True))
+
+
+def visibility_q(actor: Actor, statuses: Iterable[str] = ()) -> tuple[Q, bool]:
+    """The condition on projects for a listing (published, plus ``statuses`` where the actor administers the
+    country), and whether anything unpublished was asked for. ``Forbidden`` when unpublished statuses are asked
+    for by someone who administers no country."""
+    statuses = tuple(statuses)
+    wanted = [s for s in dict.fromkeys(statuses) if s != PUBLISHED]
+    published_asked = not statuses or PUBLISHED in statuses
+    q = Q(status=PUBLISHED) if published_asked else Q(pk__in=[])
+    if not wanted:
+        return q, False
+    countries = administered_countries(actor)
+    if countries is not None and not countries:
+        raise Forbidden("status: only a country's registry administrators may include unpublished projects")
+    extra = Q(status__in=wanted) if countries is None else Q(status__in=wanted, country__in=sorted(countries))
+    return q | extra, True
+
+
+# --- parsing and resolving ----------------------------------------------------------------------------------------
+
+
+def _clean_list(values: Iterable[str], name: str) -> tuple[str, ...]:
+    out = tuple(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+    if len(out) > MAX_VALUES:
+        raise Invalid(f"{name}: at most {MAX_VALUES} values")
+    for v in out:
+        if len(v) > 100:
+            raise Invalid(f"{name}: {v[:20]!r}... is longer than 100 characters")
+    return out
+
+
+def _concepts(tags: Iterable[str], name: str, schemes: tuple[str, ...]) -> list[Concept]:
+    found = []
+    for tag in tags:
+        try:
+            concepts = taxonomy.resolve_tags([tag])
+        except Invalid as exc:
+            raise Invalid(f"{name}: {exc.message}") from None
+        for concept in concepts:
+            if concept.scheme.code not in schemes:
+                raise Invalid(f"{name}: {tag!r} is not a tag of {' or '.join(schemes)}")
+            found.append(concept)
+    return found
+
+
+def _with_descendants(concepts: Iterable[Concept]) -> set[int]:
+    """The ids of the concepts and of every concept below them (level by level; schemes are a few hundred rows)."""
+    ids = {c.pk for c in concepts}
+    frontier = set(ids)
+    while frontier:
+        frontier = set(Concept.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
+        ids |= frontier
+    return ids
+
+
+def equivalent_ids(concepts: list[Concept]) -> set[int]:
+    """Concepts, those below them, and their crosswalk equivalents (``taxonomy.services.equivalents``; while the
+    crosswalk is not installed a tag stands for itself)."""
+    ids = _with_descendants(concepts)
+    equivalents = getattr(taxonomy, "equivalents", None)
+    if equivalents is not None and ids:
+        expanded = equivalents(Concept.objects.filter(pk__in=ids).select_related("scheme"))
+        ids |= _with_descendants(expanded)
+    return ids
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    words: tuple[str, ...]
+    countries: tuple[str, ...]
+    stages: tuple[str, ...]
+    intervention_ids: frozenset[int] | None
+    challenge_ids: frozenset[int] | None
+    standard_ids: frozenset[int] | None
+    funder_ids: frozenset[int] | None
+    product_ids: frozenset[int] | None
+    licences: tuple[str, ...]
+    open_source: bool | None
+
+
+def normalise(filters: ProjectFilters) -> ProjectFilters:
+    """Checked and normalised filters (``Invalid`` naming the filter and value at fault)."""
+    q = " ".join((filters.q or "").split())
+    if len(q) > MAX_QUERY_CHARS:
+        raise Invalid(f"q: at most {MAX_QUERY_CHARS} characters")
+    countries = tuple(c.upper() for c in _clean_list(filters.countries, "country"))
+    for c in countries:
+        if not _COUNTRY_RE.match(c):
+            raise Invalid(f"country: {c!r} is not an ISO 3166-1 alpha-2 code (two letters, e.g. KE)")
+    stages = _clean_list(filters.stages, "stage")
+    for s in stages:
+        if s not in STAGE_ORDER:
+            raise Invalid(f"stage: {s!r} is not one of {', '.join(STAGE_ORDER)}")
+    statuses = _clean_list(filters.status, "status")
+    for s in statuses:
+        if s not in ProjectStatus.values:
+            raise Invalid(f"status: {s!r} is not one of {', '.join(ProjectStatus.values)}")
+    return replace(
+        filters,
+        q=q,
+        countries=countries,
+        interventions=_clean_list(filters.interventions, "intervention"),
+        challenges=_clean_list(filters.challenges, "challenge"),
+        stages=stages,
+        funders=_clean_list(filters.funders, "funder"),
+        products=_clean_list(filters.products, "product"),
+        standards=_clean_list(filters.standards, "standard"),
+        licences=tuple(dict.fromkeys(v.lower() for v in _clean_list(filters.licences, "licence"))),
+        status=statuses,
+    )
+
+
+def _slug_ids(model: Any, slugs: tuple[str, ...], name: str) -> frozenset[int] | None:
+    if not slugs:
+        return None
+    rows = dict(model.objects.filter(slug__in=slugs).values_list("slug", "pk"))
+    unknown = [s for s in slugs if s not in rows]
+    if unknown:
+        raise Invalid(f"{name}: no {name} {unknown[0]!r} in the registry")
+    return frozenset(rows.values())
+
+
+def _resolve(f: ProjectFilters) -> _Resolved:
+    words = tuple(f.q.split())[:MAX_WORDS] if f.q else ()
+    interventions = _concepts(f.interventions, "intervention", INTERVENTION_SCHEMES)
+    challenges = _concepts(f.challenges, "challenge", ("hsc",))
+    standards = _concepts(f.standards, "standard", ("standard",))
+    return _Resolved(
+        words=words,
+        countries=f.countries,
+        stages=f.stages,
+        intervention_ids=frozenset(equivalent_ids(interventions)) if interventions else None,
+        challenge_ids=frozenset(_with_descendants(challenges)) if challenges else None,
+        standard_ids=frozenset(c.pk for c in standards) if standards else None,
+        funder_ids=_slug_ids(Organisation, f.funders, "funder"),
+        product_ids=_slug_ids(Product, f.products, "product"),
+        licences=f.licences,
+        open_source=f.open_source,
+    )
+
+
+# --- the query ------------------------------------------------------------------------------------------------------
+
+_Interventions = Project.interventions.through
+_Challenges = Project.challenges.through
+_Funders = Project.funders.through
+_Implementers = Project.implementers.through
+_Products = Project.products.through
+_Standards = Product.standards.through
+
+
+def _ids(qs: QuerySet[Any], column: str = "project_id") -> Subquery:
+    return Subquery(qs.values(column))
+
+
+def _text_q(word: str) -> Q:
+    return (
+        Q(name__icontains=word)
+        | Q(description__icontains=word)
+        | Q(public_id__iexact=word)
+        | Q(pk__in=_ids(_Products.objects.filter(product__name__icontains=word)))
+        | Q(pk__in=_ids(_Implementers.objects.filter(organisation__name__icontains=word)))
+        | Q(pk__in=_ids(_Funders.objects.filter(organisation__name__icontains=word)))
+    )
+
+
+def _conditions(r: _Resolved) -> dict[str, Q]:
+    """One condition per active filter (keyed by facet name; ``q`` for the text)."""
+    c: dict[str, Q] = {}
+    if r.words:
+        text = Q()
+        for word in r.words:
+            text &= _text_q(word)
+        c["q"] = text
+    if r.countries:
+        c["country"] = Q(country__in=r.countries)
+    if r.stages:
+        c["stage"] = Q(stage__in=r.stages)
+    if r.intervention_ids is not None:
+        c["intervention"] = Q(pk__in=_ids(_Interventions.objects.filter(concept_id__in=sorted(r.intervention_ids))))
+    if r.challenge_ids is not None:
+        c["challenge"] = Q(pk__in=_ids(_Challenges.objects.filter(concept_id__in=sorted(r.challenge_ids))))
+    if r.funder_ids is not None:
+        c["funder"] = Q(pk__in=_ids(_Funders.objects.filter(organisation_id__in=sorted(r.funder_ids))))
+    if r.product_ids is not None:
+        c["product"] = Q(pk__in=_ids(_Products.objects.filter(product_id__in=sorted(r.product_ids))))
+    if r.standard_ids is not None:
+        supporting = _Standards.objects.filter(concept_id__in=sorted(r.standard_ids)).values("product_id")
+        c["standard"] = Q(pk__in=_ids(_Products.objects.filter(product_id__in=Subquery(supporting))))
+    if r.licences:
+        products = Product.objects.annotate(lic=Lower("licence")).filter(lic__in=r.licences).values("pk")
+        c["licence"] = Q(pk__in=_ids(_Products.objects.filter(product_id__in=Subquery(products))))
+    if r.open_source is True:
+        c["open_source"] = Q(pk__in=_ids(_Products.objects.filter(product__open_source=True)))
+    elif r.open_source is False:
+        c["open_source"] = Q(pk__in=_ids(_Products.objects.all())) & ~Q(
+            pk__in=_ids(_Products.objects.filter(product__open_source=True))
+        )
+    return c
+
+
+def matching(visible: Q, conditions: dict[str, Q], *, without: str = "") -> QuerySet[Project]:
+    qs = Project.objects.filter(visible)
+    for name, cond in conditions.items():
+        if name != without:
+            qs = qs.filter(cond)
+    return qs
+
+
+def filtered_projects(actor: Actor, filters: ProjectFilters) -> QuerySet[Project]:
+    """The projects matching ``filters`` that the actor may list (for the map, the portfolio and exports)."""
+    f = normalise(filters)
+    visible, _ = visibility_q(actor, f.status)
+    return matching(visible, _conditions(_resolve(f)))
+
+
+# --- facets ---------------------------------------------------------------------------------------------------------
+
+
+def _counts(qs: QuerySet[Any], key: str, count: str = "project_id", distinct: bool = False) -> dict[Any, int]:
+    rows = qs.values(key).annotate(n=Count(count, distinct=distinct)).order_by().values_list(key, "n")
+    return {k: int(n) for k, n in rows if k is not None and k != ""}
+
+
+def _top(counts: dict[Any, int], selected: Iterable[Any]) -> tuple[list[Any], int]:
+    chosen = set(selected)
+    ranked = sorted(counts, key=lambda k: (-counts[k], str(k)))
+    kept = ranked[:FACET_LIMIT]
+    kept += [k for k in ranked[FACET_LIMIT:] if k in chosen]
+    return kept, len(counts) - len(kept)
+
+
+def country_names() -> dict[str, str]:
+    from dhnet.network.timezones import countries
+
+    return countries()
+
+
+def country_name(code: str) -> str:
+    return country_names().get(code, code)
+
+
+def _concept_labels(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """id -> (tag, "tag name")."""
+    out = {}
+    for c in Concept.objects.filter(pk__in=list(ids)).select_related("scheme"):
+        out[c.pk] = (c.tag, f"{c.code} {c.name}")
+    return out
+
+
+def _facets(visible: Q, conditions: dict[str, Q], f: ProjectFilters, r: _Resolved) -> list[Facet]:
+    facets: list[Facet] = []
+
+    def ids_without(name: str) -> Subquery:
+        return Subquery(matching(visible, conditions, without=name).values("pk"))
+
+    # country and stage: columns of the project
+    counts = _counts(matching(visible, conditions, without="country"), "country", "id")
+    keys, more = _top(counts, f.countries) if len(counts) > 60 else (sorted(counts, key=lambda k: -counts[k]), 0)
+    names = country_names()
+    facets.append(
+        Facet(
+            "country",
+            "Country",
+            [FacetValue(k, f"{names.get(k, k)} ({k})", counts[k], k in f.countries) for k in keys],
+            more,
+        )
+    )
+    counts = _counts(matching(visible, conditions, without="stage"), "stage", "id")
+    labels = dict(Stage.choices)
+    facets.append(
+        Facet(
+            "stage",
+            "Stage",
+            [FacetValue(s, str(labels[s]), counts[s], s in f.stages) for s in STAGE_ORDER if s in counts],
+        )
+    )
+    # concepts through the link tables
+    selected_tags = {"intervention": f.interventions, "challenge": f.challenges, "standard": f.standards}
+    concept_counts: dict[str, dict[int, int]] = {
+        "intervention": _counts(
+            _Interventions.objects.filter(project_id__in=ids_without("intervention")), "concept_id"
+        ),
+        "challenge": _counts(_Challenges.objects.filter(project_id__in=ids_without("challenge")), "concept_id"),
+        "standard": _counts(
+            _Products.objects.filter(project_id__in=ids_without("standard")),
+            "product__standards",
+            distinct=True,
+        ),
+    }
+    labels_by_id = _concept_labels({pk for counts_by_id in concept_counts.values() for pk in counts_by_id})
+    for name, label in (("intervention", "Intervention (CDHI)"), ("challenge", "Health-system challenge")):
+        facets.append(_concept_facet(name, label, concept_counts[name], labels_by_id, selected_tags[name]))
+    # organisations and products
+    funder_counts = _counts(_Funders.objects.filter(project_id__in=ids_without("funder")), "organisation_id")
+    keys, more = _top(funder_counts, r.funder_ids or ())
+    orgs = dict(Organisation.objects.filter(pk__in=keys).values_list("pk", "slug"))
+    org_names = dict(Organisation.objects.filter(pk__in=keys).values_list("pk", "name"))
+    facets.append(
+        Facet(
+            "funder",
+            "Funder",
+            [FacetValue(orgs[k], org_names[k], funder_counts[k], orgs[k] in f.funders) for k in keys if k in orgs],
+            more,
+        )
+    )
+    product_counts = _counts(_Products.objects.filter(project_id__in=ids_without("product")), "product_id")
+    keys, more = _top(product_counts, r.product_ids or ())
+    products = {
+        pk: (slug, name) for pk, slug, name in Product.objects.filter(pk__in=keys).values_list("pk", "slug", "name")
+    }
+    facets.append(
+        Facet(
+            "product",
+            "Product",
+            [
+                FacetValue(products[k][0], products[k][1], product_counts[k], products[k][0] in f.products)
+                for k in keys
+                if k in products
+            ],
+            more,
+        )
+    )
+    facets.append(_concept_facet("standard", "Standard", concept_counts["standard"], labels_by_id, f.standards))
+    licence_counts = _counts(
+        _Products.objects.filter(project_id__in=ids_without("licence")).annotate(lic=Lower("product__licence")),
+        "lic",
+        distinct=True,
+    )
+    keys, more = _top(licence_counts, f.licences)
+    facets.append(
+        Facet("licence", "Licence", [FacetValue(k, k, licence_counts[k], k in f.licences) for k in keys], more)
+    )
+    base = _Products.objects.filter(project_id__in=ids_without("open_source"))
+    with_products = base.values("project_id").distinct().count()
+    open_count = base.filter(product__open_source=True).values("project_id").distinct().count()
+    values = []
+    if open_count:
+        values.append(FacetValue("true", "Open source", open_count, f.open_source is True))
+    if with_products - open_count:
+        values.append(FacetValue("false", "Proprietary only", with_products - open_count, f.open_source is False))
+    facets.append(Facet("open_source", "Open source", values))
+    return facets
+
+
+def _concept_facet(
+    name: str, label: str, counts: dict[int, int], labels: dict[int, tuple[str, str]], selected: tuple[str, ...]
+) -> Facet:
+    keys, more = _top(counts, [k for k in counts if k in labels and labels[k][0] in selected])
+    values = [FacetValue(labels[k][0], labels[k][1], counts[k], labels[k][0] in selected) for k in keys if k in labels]
+    shown = {v.value for v in values}
+    # a selected tag without matches (or below the cut) still shows, so that it can be removed
+    values += [FacetValue(tag, tag, 0, True) for tag in selected if tag not in shown]
+    return Facet(name, label, values, more)
+
+
+# --- the service ----------------------------------------------------------------------------------------------------
+
+
+def _parse_sort(sort: str) -> str:
+    sort = (sort or "name").strip()
+    if sort not in SORTS:
+        raise Invalid(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+    return sort
+
+
+def _page_projects(qs: QuerySet[Project], sort: str, offset: int, limit: int) -> list[Project]:
+    if sort == "stage":
+        from django.db.models import Case, IntegerField, Value, When
+
+        rank = Case(
+            *[When(stage=s, then=Value(i)) for i, s in enumerate(STAGE_ORDER[:-1])],
+            default=Value(-1),
+            output_field=IntegerField(),
+        )
+        qs = qs.annotate(stage_rank=rank)
+    qs = qs.annotate(name_key=Lower("name"))  # the same order on SQLite and PostgreSQL, whatever the collation
+    concepts = Concept.objects.select_related("scheme")
+    return list(
+        qs.order_by(*SORTS[sort][1])[offset : offset + limit].prefetch_related(
+            Prefetch("products", queryset=Product.objects.order_by("name")),
+            Prefetch("funders", queryset=Organisation.objects.order_by("name")),
+            Prefetch("implementers", queryset=Organisation.objects.order_by("name")),
+            Prefetch("interventions", queryset=concepts),
+            Prefetch("challenges", queryset=concepts),
+        )
+    )
+
+
+def search_projects(
+    actor: Actor,
+    filters: ProjectFilters,
+    *,
+    page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+    sort: str = "name",
+    facets: bool = True,
+) -> SearchPage:
+    """The page ``page`` of the projects matching ``filters`` that the actor may list, with facets."""
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise Invalid(f"per_page: a number between 1 and {MAX_PER_PAGE}")
+    if page < 1 or page > 10_000:
+        raise Invalid("page: a number from 1 to 10000")
+    sort = _parse_sort(sort)
+    f = normalise(filters)
+    visible, unpublished = visibility_q(actor, f.status)
+    resolved = _resolve(f)
+    conditions = _conditions(resolved)
+    qs = matching(visible, conditions)
+    total = qs.count()
+    projects = _page_projects(qs, sort, (page - 1) * per_page, per_page) if total else []
+    result = SearchPage(
+        projects=projects,
+        total=total,
+        facets=_facets(visible, conditions, f, resolved) if facets else [],
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        filters=f,
+        unpublished=unpublished,
+    )
+    if unpublished:
+        with transaction.atomic():
+            audit.record(
+                actor,
+                "atlas.project.search",
+                object_type="atlas.project",
+                detail={"filters": dict(_group(f.params())), "total": total, "page": page},
+                permission=PROJECT_APPROVE,
+            )
+    return result
+
+
+def _group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in pairs:
+        out.setdefault(k, []).append(v)
+    return out
+
+
+# --- the shape of a hit -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    """A project as search results, the map and the portfolio show it (no contact details)."""
+
+    public_id: str
+    name: str
+    country: str
+    country_name: str
+    status: str
+    stage: str
+    stage_label: str
+    products: list[dict[str, str]] = field(default_factory=list)
+    implementers: list[dict[str, str]] = field(default_factory=list)
+    funders: list[dict[str, str]] = field(default_factory=list)
+    interventions: list[str] = field(default_factory=list)
+    challenges: list[str] = field(default_factory=list)
+    national_scale: bool = False
+    description: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+STAGE_LABELS: dict[str, str] = {str(k): str(v) for k, v in Stage.choices}
+
+
+def hit(project: Project) -> Hit:
+    """A project's summary (relations read from the prefetch cache when there is one)."""
+    return Hit(
+        public_id=project.public_id,
+        name=project.name,
+        country=project.country,
+        country_name=country_name(project.country),
+        status=project.status,
+        stage=project.stage,
+        stage_label=STAGE_LABELS.get(project.stage, project.stage),
+        products=[{"slug": p.slug, "name": p.name} for p in project.products.all()],
+        implementers=[{"slug": o.slug, "name": o.name} for o in project.implementers.all()],
+        funders=[{"slug": o.slug, "name": o.name} for o in project.funders.all()],
+        interventions=[c.tag for c in project.interventions.all()],
+        challenges=[c.tag for c in project.challenges.all()],
+        national_scale=project.national_scale,
+        description=project.description[:300],
+    )
