@@ -22,7 +22,9 @@ urlpatterns = [
     path("release/", include("dhnet.release.urls")),
     path("knowledge/", include("dhnet.knowledge.urls")),
     path("network/", include("dhnet.network.urls")),
+    path("atlas/", include("dhnet.atlas.urls")),  # the registry: products, projects, review
     path("feedback/", include("dhnet.feedback.urls")),
+    path("atlas/", include("dhnet.atlas.explore_urls")),  # search, map, country portfolios
     path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
     path("api/", include("dhnet.reporting.dhis2_urls")),  # DHIS2 clients post to /api/dataValueSets
