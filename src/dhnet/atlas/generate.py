@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -554,7 +553,8 @@ PHASES_BY_STAGE = {
 #: Stages with usage data (something runs).
 RUNNING = frozenset({"pilot", "deployment", "scale", "institutionalised", "discontinued"})
 LAST_YEAR = 2025
-ID_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "0O1IL")
+#: The registry's identifier alphabet (dhnet.atlas.services.ID_ALPHABET: no 0/O, 1/I/L, U).
+ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def _slug_country(code: str) -> str:
@@ -637,6 +637,7 @@ def generate_registry(n_projects: int = 500, n_countries: int = 30, seed: int = 
     projects: list[dict[str, Any]] = []
     by_country: dict[str, list[dict[str, Any]]] = {}
     serial: dict[str, int] = {}
+    main_of: dict[str, str] = {}
     for i in range(n_projects):
         code, cname = countries[i % n_countries]
         main = specs[rng.choices(product_slugs, product_weights)[0]]
@@ -681,7 +682,7 @@ def generate_registry(n_projects: int = 500, n_countries: int = 30, seed: int = 
             "stage": stage,
             "start_date": start.isoformat(),
             "end_date": end.isoformat() if end else None,
-            "products": products,
+            "products": sorted(products),
             "implementers": implementers,
             "funders": funders,
             "interventions": sorted({t for p in used for t in _pick(rng, p.interventions, rng.randint(1, 3))}),
@@ -699,7 +700,8 @@ def generate_registry(n_projects: int = 500, n_countries: int = 30, seed: int = 
         }
         projects.append(project)
         by_country.setdefault(code, []).append(project)
-    _link(rng, by_country, specs)
+        main_of[project["public_id"]] = main.slug
+    _link(rng, by_country, {pid: specs[slug] for pid, slug in main_of.items()})
     return {
         "format": "dhnet-atlas-1",
         "products": product_records(),
@@ -761,13 +763,13 @@ def _metrics(rng: random.Random, stage: str, start: dt.date, end: dt.date | None
     return sorted(out, key=lambda m: (m["metric"], m["period_start"]))
 
 
-def _link(rng: random.Random, by_country: dict[str, list[dict[str, Any]]], specs: dict[str, ProductSpec]) -> None:
+def _link(rng: random.Random, by_country: dict[str, list[dict[str, Any]]], main: dict[str, ProductSpec]) -> None:
     """Interoperability links between projects of one country: a project reporting to the country's HMIS, looking
     up clients in its client registry, and so on (the first project of each registry-like kind is the target)."""
     for projects in by_country.values():
         targets: dict[str, dict[str, Any]] = {}
         for project in projects:
-            kind = specs[project["products"][0]].interop_kind
+            kind = main[project["public_id"]].interop_kind
             if kind and kind not in targets:
                 targets[kind] = project
         for project in projects:
