@@ -674,8 +674,8 @@ def generate_registry(n_projects: int = 500, n_countries: int = 30, seed: int = 
         ]
         budget = _budget(rng, stage, start_year, end, funders)
         metrics = _metrics(rng, stage, start, end)
-        project = {
-            "public_id": public_id(rng, code, taken),
+        project: dict[str, Any] = {
+            "public_id": (pid := public_id(rng, code, taken)),
             "name": name,
             "country": code,
             "description": f"{main.description} Deployment in {cname}: {use.lower()}. {MARK}",
@@ -700,7 +700,7 @@ def generate_registry(n_projects: int = 500, n_countries: int = 30, seed: int = 
         }
         projects.append(project)
         by_country.setdefault(code, []).append(project)
-        main_of[project["public_id"]] = main.slug
+        main_of[pid] = main.slug
     _link(rng, by_country, {pid: specs[slug] for pid, slug in main_of.items()})
     return {
         "format": "dhnet-atlas-1",
