@@ -49,6 +49,8 @@ PHASE_COLOURS = {
     "operations": "#fd8d3c",
 }
 NOT_STATED = "funder not stated"
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -144,27 +146,32 @@ def budget_tables(lines: QuerySet[BudgetLine]) -> list[BudgetTable]:
         .order_by()
         .values_list("currency", "year", "phase", "amount")
     ):
-        by_currency[currency][year][phase] = Decimal(amount)
+        by_currency[currency][year][phase] = _cents(amount)
     tables = []
     for currency in sorted(by_currency):
         cells = by_currency[currency]
         years = sorted(cells)
-        year_totals = {y: sum(cells[y].values(), Decimal(0)) for y in years}
+        year_totals = {y: sum(cells[y].values(), ZERO) for y in years}
         phase_totals: dict[str, Decimal] = {}
         for y in years:
             for p, v in cells[y].items():
-                phase_totals[p] = phase_totals.get(p, Decimal(0)) + v
+                phase_totals[p] = phase_totals.get(p, ZERO) + v
         table = BudgetTable(
             currency=currency,
             years=years,
             cells={y: dict(cells[y]) for y in years},
             year_totals=year_totals,
             phase_totals=phase_totals,
-            total=sum(year_totals.values(), Decimal(0)),
+            total=sum(year_totals.values(), ZERO),
         )
         table.chart = stacked_bars_svg(table)
         tables.append(table)
     return tables
+
+
+def _cents(value: object) -> Decimal:
+    """An amount as an exact decimal with two places (SQLite's SUM may answer ``200000`` for ``200000.00``)."""
+    return Decimal(str(value)).quantize(CENT)
 
 
 def _money(value: Decimal | float) -> str:
@@ -313,6 +320,6 @@ def _funders(qs: QuerySet[Project], projects: list[Project]) -> list[FunderRow]:
     ):
         key = slug or ""
         row = rows.setdefault(key, FunderRow(key, name or NOT_STATED, 0, {}))
-        row.totals[currency] = row.totals.get(currency, Decimal(0)) + Decimal(amount)
+        row.totals[currency] = row.totals.get(currency, ZERO) + _cents(amount)
     # ordered by projects funded, not by money: amounts in different currencies are not comparable
     return sorted(rows.values(), key=lambda r: (r.slug == "", -r.projects, r.name))
