@@ -784,3 +784,220 @@ def _link(rng: random.Random, by_country: dict[str, list[dict[str, Any]]], main:
                     {"kind": "other", "target": None, "target_name": "National data warehouse", "standard": None}
                 )
             project["interop_links"] = links
+
+
+# --- the bulk loader ------------------------------------------------------------------------------------------------
+
+BATCH = 1000
+
+
+def load_generated(actor: Any, registry: dict[str, Any], *, publish: bool = True) -> dict[str, int]:
+    """Store a registry made by :func:`generate_registry` quickly: organisations and products that are missing,
+    then every project whose public id (or country and name) is not stored yet, with its rows, a
+    :class:`~dhnet.atlas.models.RecordVersion` each (summary "generated") and one audit record for the batch — all
+    with ``bulk_create`` in one transaction. Idempotent: loading the same registry again adds nothing.
+
+    Meant for generated data (the benchmarks, the demo): the records are trusted to be in the canonical shape, and
+    only their references are resolved (an unknown tag, slug or target is ``Invalid``). Needs
+    ``atlas:registry:manage`` (the command line's operator has it). Returns counts of what was added.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from dhnet.atlas import services
+    from dhnet.atlas.models import BudgetLine, Coverage, InteropLink, MetricValue, Product, Project, RecordVersion
+    from dhnet.audit.services import record
+    from dhnet.network.models import Organisation
+    from dhnet.orgunits.models import OrgUnit
+    from dhnet.platform.errors import Forbidden, Invalid
+    from dhnet.taxonomy.services import resolve_tags
+
+    if not actor.has(services.REGISTRY_MANAGE):
+        raise Forbidden(f"loading a generated registry requires {services.REGISTRY_MANAGE}")
+    status = "published" if publish else "draft"
+    counts = {"organisations": 0, "products": 0, "projects": 0}
+    with transaction.atomic():
+        known_orgs = set(Organisation.objects.values_list("slug", flat=True))
+        new_orgs = [
+            Organisation(
+                slug=o["slug"],
+                name=o["name"],
+                kind=o["kind"],
+                countries=o.get("countries", []),
+                created_by_id=actor.user_id,
+            )
+            for o in registry.get("organisations", [])
+            if o["slug"] not in known_orgs
+        ]
+        Organisation.objects.bulk_create(new_orgs, batch_size=BATCH)
+        counts["organisations"] = len(new_orgs)
+        for product in registry.get("products", []):
+            counts["products"] += services.create_product(actor, product, summary="generated")[1]
+        orgs = {o.slug: o.pk for o in Organisation.objects.all()}
+        products = {p.slug: p.pk for p in Product.objects.all()}
+        stored_ids = set(Project.objects.values_list("public_id", flat=True))
+        stored_names = {(c, n.lower()) for c, n in Project.objects.values_list("country", "name")}
+        todo = [
+            p
+            for p in registry.get("projects", [])
+            if p["public_id"] not in stored_ids and (p["country"], p["name"].lower()) not in stored_names
+        ]
+        if not todo:
+            return counts
+        tags = {t for p in todo for f in services.PROJECT_TAG_FIELDS for t in p[f]}
+        tags |= {link["standard"] for p in todo for link in p["interop_links"] if link["standard"]}
+        concepts = {c.tag: c.pk for c in resolve_tags(sorted(tags))}
+        units = {
+            u.code: u.pk for u in OrgUnit.objects.filter(code__in={c["orgunit"] for p in todo for c in p["coverage"]})
+        }
+
+        def ref(table: dict[str, int], key: str, what: str, pid: str) -> int:
+            if key not in table:
+                raise Invalid(f"{pid}: unknown {what} {key!r}")
+            return table[key]
+
+        now = timezone.now()
+        rows = [
+            Project(
+                public_id=p["public_id"],
+                name=p["name"],
+                country=p["country"],
+                description=p["description"],
+                status=status,
+                stage=p["stage"],
+                start_date=dt.date.fromisoformat(p["start_date"]) if p["start_date"] else None,
+                end_date=dt.date.fromisoformat(p["end_date"]) if p["end_date"] else None,
+                national_scale=p["national_scale"],
+                contact_name=p["contact_name"],
+                contact_email=p["contact_email"],
+                links=p["links"],
+                version=1,
+                created_by_id=actor.user_id,
+                approved_by_id=actor.user_id if publish else None,
+                approved_at=now if publish else None,
+                published_at=now if publish else None,
+            )
+            for p in todo
+        ]
+        Project.objects.bulk_create(rows, batch_size=BATCH)
+        pk = {row.public_id: row.pk for row in rows}
+        if None in pk.values():  # a database without RETURNING: read the keys back
+            pk = dict(Project.objects.filter(public_id__in=pk).values_list("public_id", "pk"))
+        targets = dict(pk)
+        linked = {link["target"] for p in todo for link in p["interop_links"] if link["target"]} - set(targets)
+        targets.update(Project.objects.filter(public_id__in=linked).values_list("public_id", "pk"))
+
+        def m2m(field: str, values: Any) -> None:
+            through = getattr(Project, field).through
+            to = next(f for f in through._meta.get_fields() if f.many_to_one and f.related_model is not Project)
+            through.objects.bulk_create(
+                [through(project_id=pid, **{to.attname: value}) for pid, value in values], batch_size=BATCH
+            )
+
+        m2m(
+            "products",
+            ((pk[p["public_id"]], ref(products, s, "product", p["public_id"])) for p in todo for s in p["products"]),
+        )
+        for field in ("implementers", "funders"):
+            m2m(
+                field,
+                ((pk[p["public_id"]], ref(orgs, s, "organisation", p["public_id"])) for p in todo for s in p[field]),
+            )
+        for field in services.PROJECT_TAG_FIELDS:
+            m2m(field, ((pk[p["public_id"]], concepts[t]) for p in todo for t in p[field]))
+        if actor.user_id is not None:
+            m2m("team", ((pk[p["public_id"]], actor.user_id) for p in todo))
+        Coverage.objects.bulk_create(
+            [
+                Coverage(
+                    project_id=pk[p["public_id"]],
+                    orgunit_id=ref(units, c["orgunit"], "org unit", p["public_id"]) if c["orgunit"] else None,
+                    place=c["place"],
+                    clients=c["clients"],
+                    health_workers=c["health_workers"],
+                    facilities=c["facilities"],
+                )
+                for p in todo
+                for c in p["coverage"]
+            ],
+            batch_size=BATCH,
+        )
+        InteropLink.objects.bulk_create(
+            [
+                InteropLink(
+                    project_id=pk[p["public_id"]],
+                    kind=link["kind"],
+                    target_id=ref(targets, link["target"], "project", p["public_id"]) if link["target"] else None,
+                    target_name=link["target_name"],
+                    standard_id=concepts[link["standard"]] if link["standard"] else None,
+                )
+                for p in todo
+                for link in p["interop_links"]
+            ],
+            batch_size=BATCH,
+        )
+        BudgetLine.objects.bulk_create(
+            [
+                BudgetLine(
+                    project_id=pk[p["public_id"]],
+                    phase=b["phase"],
+                    funder_id=ref(orgs, b["funder"], "organisation", p["public_id"]) if b["funder"] else None,
+                    year=b["year"],
+                    amount=b["amount"],
+                    currency=b["currency"],
+                    note=b["note"],
+                )
+                for p in todo
+                for b in p["budget"]
+            ],
+            batch_size=BATCH,
+        )
+        MetricValue.objects.bulk_create(
+            [
+                MetricValue(
+                    project_id=pk[p["public_id"]],
+                    kind=m["kind"],
+                    metric=m["metric"],
+                    period_start=dt.date.fromisoformat(m["period_start"]),
+                    value=m["value"],
+                    unit=m["unit"],
+                    note=m["note"],
+                )
+                for p in todo
+                for m in p["metrics"]
+            ],
+            batch_size=BATCH,
+        )
+        RecordVersion.objects.bulk_create(
+            [
+                RecordVersion(
+                    kind="project",
+                    public_id=p["public_id"],
+                    version=1,
+                    status=status,
+                    snapshot=_snapshot(p, status),
+                    changed_by_id=actor.user_id,
+                    changed_by_name=actor.username[:150],
+                    summary="generated",
+                )
+                for p in todo
+            ],
+            batch_size=BATCH,
+        )
+        counts["projects"] = len(todo)
+        record(
+            actor,
+            "atlas.project.create",
+            object_type="atlas.project",
+            object_id=f"generated:{len(todo)}",
+            detail={"summary": "generated", "status": status, "projects": len(todo), **counts},
+            permission=services.REGISTRY_MANAGE,
+        )
+    return counts
+
+
+def _snapshot(p: dict[str, Any], status: str) -> dict[str, Any]:
+    """The canonical shape of a generated project as stored (``project_data``'s order: identity, then content)."""
+    head = {"public_id": p["public_id"], "name": p["name"], "country": p["country"], "description": p["description"]}
+    rest = {k: v for k, v in p.items() if k not in head}
+    return {**head, "status": status, **rest, "version": 1}
