@@ -399,8 +399,9 @@ def issue_invitation(actor: Actor, public_id: str, data: Mapping[str, Any]) -> I
         raise Forbidden(
             f"{project.public_id} does not take ratings from patients: allow them in its feedback settings first"
         )
-    max_uses = _score("max_uses", data.get("max_uses", 1), 1, MAX_USES)
-    days = _score("expires_in_days", data.get("expires_in_days", 30), 1, MAX_DAYS)
+    raw_uses, raw_days = data.get("max_uses"), data.get("expires_in_days")
+    max_uses = _score("max_uses", 1 if raw_uses in (None, "") else raw_uses, 1, MAX_USES)
+    days = _score("expires_in_days", 30 if raw_days in (None, "") else raw_days, 1, MAX_DAYS)
     code = new_code()
     with transaction.atomic():
         try:
