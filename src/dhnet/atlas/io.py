@@ -582,13 +582,22 @@ def _field_error(row: int, exc: ServiceError, prefix: str = "") -> RowError:
 class _Importer:
     """One import, inside one transaction (see :func:`import_projects`)."""
 
-    def __init__(self, actor: Actor, parsed: _Parsed, fmt: str, publish: bool) -> None:
+    def __init__(
+        self, actor: Actor, parsed: _Parsed, fmt: str, publish: bool, progress: Callable[[int, int], None] | None
+    ) -> None:
         self.actor = actor
+        self.progress = progress
+        self.done = 0
         self.parsed = parsed
         self.fmt = fmt
         self.status: str | None = str(ProjectStatus.PUBLISHED) if publish else None
         self.report = ImportReport(errors=list(parsed.errors))
         self.org_names = {o["slug"]: o for o in parsed.organisations}
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, 2 * len(self.parsed.projects))
 
     def error(self, row: int, field_name: str, message: str) -> None:
         self.report.errors.append(RowError(row, field_name, message))
@@ -662,6 +671,7 @@ class _Importer:
         seen_ids: dict[str, int] = {}
         plans: list[tuple[int, dict[str, Any], registry.ProjectInput, Project | None, list[tuple[int, dict]]]] = []
         for row, data in records:
+            self.step()
             deferred: list[tuple[int, dict[str, Any]]] = []
             body = dict(data)
             links = body.get("interop_links")
@@ -715,6 +725,7 @@ class _Importer:
             return
         created: list[tuple[int, Project, registry.ProjectInput, list[tuple[int, dict]]]] = []
         for row, _data, inp, existing, deferred in plans:
+            self.step()
             if existing is None:
                 created.append((row, self._create_rows(inp), inp, deferred))
         by_id = {p.public_id: p for _, p, _, _ in created}
@@ -879,14 +890,22 @@ def _dha_records(importer: _Importer) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def import_projects(actor: Actor, data: bytes, fmt: str, *, publish: bool = False) -> ImportReport:
+def import_projects(
+    actor: Actor,
+    data: bytes,
+    fmt: str,
+    *,
+    publish: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
     """Import a registry file (see the module docstring); all or nothing.
 
     Needs ``atlas:project:write`` (or ``atlas:registry:manage``); registering products needs
     ``atlas:product:write``; ``publish=True`` stores new and changed projects as published and needs the
     administration of each project's country (:func:`dhnet.atlas.services.may_administer`; registry managers
     administer every country). A rejected file is a report with ``errors`` (nothing stored), not an exception;
-    a file that cannot be read at all is ``Invalid``.
+    a file that cannot be read at all is ``Invalid``. ``progress(done, total)`` is called as project rows are
+    checked and then stored (the command line's progress bar): ``total`` is twice the number of rows.
     """
     if not (actor.has(registry.PROJECT_WRITE) or actor.has(registry.REGISTRY_MANAGE)):
         raise Forbidden(f"importing requires {registry.PROJECT_WRITE}")
@@ -898,7 +917,7 @@ def import_projects(actor: Actor, data: bytes, fmt: str, *, publish: bool = Fals
     report = ImportReport()
     try:
         with transaction.atomic():
-            importer = _Importer(actor, parsed, fmt, publish)
+            importer = _Importer(actor, parsed, fmt, publish, progress)
             report = importer.report
             for row, p in parsed.projects:
                 if not isinstance(p, dict):
