@@ -23,6 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 #: the help is shortened to the terminal width: click does so unless a command declares ``short_help``).
 #: A test checks that every module registers its commands and that the help strings are the commands' own.
 COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "atlas": ("dhnet.atlas.cli", "The digital health atlas: import, export, generate registries.", True),
     "audit": ("dhnet.cli.platform", "The audit trail.", True),
     "createuser": (
         "dhnet.cli.platform",
