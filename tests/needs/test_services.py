@@ -125,8 +125,9 @@ def test_decisions_and_their_history(db: Any, operator: Actor, users: dict[str, 
     with pytest.raises(NotFound):
         services.decide(planner, pid, "product", "dhis2", "accepted")
     appoint(users["digital_health_planner"], "KE")
-    first = services.decide(planner, pid, "product", "dhis2", "accepted", score=68.3)
-    assert services.decide(planner, pid, "product", "dhis2", "accepted") == first  # a retry stores nothing
+    first, created = services.decide(planner, pid, "product", "dhis2", "accepted", score=68.3)
+    assert created
+    assert services.decide(planner, pid, "product", "dhis2", "accepted") == (first, False)  # a retry stores nothing
     with pytest.raises(Invalid, match="note: required to reject"):
         services.decide(planner, pid, "product", "dhis2", "rejected")
     services.decide(planner, pid, "product", "dhis2", "rejected", "licence costs of the hosting")

@@ -494,10 +494,10 @@ def _candidate(kind: Any, ref: Any) -> tuple[Product | None, Project | None]:
 
 def decide(
     actor: Actor, public_id: str, kind: str, ref: str, decision: str, note: str = "", *, score: float | None = None
-) -> MatchDecision:
-    """Accept, reject or annotate one candidate of a need (a note is required to annotate or reject).
-
-    The same decision with the same note as the candidate's latest is not stored again (a retried request)."""
+) -> tuple[MatchDecision, bool]:
+    """Accept, reject or annotate one candidate of a need (a note is required to annotate or reject):
+    ``(decision, True)``. The same decision with the same note as the candidate's latest is not stored again (a
+    retried request): ``(latest, False)``."""
     need = _visible(actor, public_id)
     if not actor.has(DECIDE):
         raise Forbidden(f"requires {DECIDE}")
@@ -512,7 +512,7 @@ def decide(
         MatchDecision.objects.filter(need=need, product=product, project=project).order_by("-decided_at", "-id").first()
     )
     if latest is not None and latest.decision == decision and latest.note == note:
-        return latest
+        return latest, False
     with transaction.atomic():
         row = MatchDecision.objects.create(
             need=need,
@@ -532,7 +532,7 @@ def decide(
             detail={"candidate": f"{kind}:{ref}", "score": score},
             permission=DECIDE,
         )
-    return row
+    return row, True
 
 
 def decision_key(row: MatchDecision) -> str:
