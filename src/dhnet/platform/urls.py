@@ -24,6 +24,7 @@ urlpatterns = [
     path("network/", include("dhnet.network.urls")),
     path("atlas/", include("dhnet.atlas.urls")),  # the registry: products, projects, review
     path("feedback/", include("dhnet.feedback.urls")),
+    path("needs/", include("dhnet.needs.urls")),
     path("atlas/", include("dhnet.atlas.explore_urls")),  # search, map, country portfolios
     path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
