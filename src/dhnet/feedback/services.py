@@ -38,7 +38,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Q, QuerySet
 from django.utils import timezone
 
-from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus
+from dhnet.atlas.models import Product, Project, ProjectStatus
+from dhnet.atlas.services import may_administer
 from dhnet.audit.services import record
 from dhnet.feedback.models import (
     DIMENSION_FIELDS,
@@ -60,7 +61,6 @@ from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
 WRITE = "feedback:rating:write"
 MODERATE = "feedback:rating:moderate"
 REVIEW = "feedback:review:write"
-REGISTRY_MANAGE = "atlas:registry:manage"
 
 DEFAULT_MIN_RATINGS = 5
 MAX_TEXT = 4000
@@ -165,16 +165,10 @@ def _on_team(actor: Actor, project: Project) -> bool:
     return project.created_by_id == actor.user_id or project.team.filter(pk=actor.user_id).exists()
 
 
-def may_administer(actor: Actor, country: str) -> bool:
-    """Whether ``actor`` administers ``country``'s registry (a ``CountryAdmin`` appointment or the registry
-    manager's permission) — the same rule as ``dhnet.atlas.services.may_administer``."""
-    if actor.has(REGISTRY_MANAGE):
-        return True
-    return actor.user_id is not None and CountryAdmin.objects.filter(user_id=actor.user_id, country=country).exists()
-
-
 def may_invite(actor: Actor, project: Project) -> bool:
-    """Team members and the country's administrators issue invitations and set who may rate."""
+    """Team members and the country's registry administrators (``atlas.services.may_administer``: an appointed
+    ``CountryAdmin`` holding ``atlas:project:approve``, or a holder of ``atlas:registry:manage``) issue invitations
+    and set who may rate."""
     return actor.is_authenticated and (_on_team(actor, project) or may_administer(actor, project.country))
 
 
