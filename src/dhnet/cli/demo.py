@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
 import json
 import os
 import secrets
@@ -475,6 +476,7 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
         credentials = credentials or default_credentials_file()
         users = ensure_users(actor, credentials)
         _say(load_network_of_networks(actor))  # after the users: the demo networks have some of them as members
+        _say(importlib.import_module("dhnet.atlas.demo").load_demo(actor))  # after the users: demo-planner
         if detect or (detect is None and (changed or not _detection_done())):
             t0 = time.monotonic()
             _say("detection over every alert rule (a minute or two for the full data) ...")
