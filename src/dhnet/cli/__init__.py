@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "jobs": ("dhnet.cli.signals", "The background job queue.", True),
     "knowledge": ("dhnet.cli.knowledge", "The knowledge repository: ingest documents, search them.", True),
     "migrate": ("dhnet.cli.platform", "Create or upgrade the database schema (the identity vault's too).", True),
+    "needs": ("dhnet.needs.cli", "Country needs linked to solutions: ranked, explained matches.", True),
     "notify": (
         "dhnet.cli.notifications",
         "Notifications: daily digest, missing-report reminders, due deliveries.",
