@@ -5,8 +5,6 @@ authentication but honour an API token or session when one is sent (a draft is t
 administrators); a token that does not authenticate is a 401, not an anonymous read.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 

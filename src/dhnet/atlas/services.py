@@ -1461,7 +1461,9 @@ def _full_history_visible(actor: Actor, kind: str, public_id: str) -> tuple[str,
     project = Project.objects.filter(public_id=pid).first() if "\x00" not in pid else None
     if project is None:
         raise NotFound(f"no project {str(public_id)[:20]!r}")
-    if visible_projects(actor).filter(pk=project.pk).exists():
+    if may_administer(actor, project.country) or _on_team(actor, project):
+        return pid, True  # the team and administrators see drafts; everyone else only what was published
+    if project.status != PUBLISHED and visible_projects(actor).filter(pk=project.pk).exists():
         return pid, True
     if RecordVersion.objects.filter(kind="project", public_id=pid, status=PUBLISHED).exists():
         return pid, False
@@ -1471,7 +1473,7 @@ def _full_history_visible(actor: Actor, kind: str, public_id: str) -> tuple[str,
 def versions(actor: Actor, kind: str, public_id: str) -> list[RecordVersion]:
     """The saved versions of a record, oldest first.
 
-    Products: all (public). Projects: all for those who may see the project's current state; the published
+    Products: all (public). Projects: all for the team and the country's administrators; the published
     versions only for everyone else (a published record's history is public, its drafts are not).
     """
     pid, full = _full_history_visible(actor, _kind(kind), public_id)
@@ -1622,3 +1624,40 @@ def set_team(actor: Actor, public_id: str, usernames: Sequence[str]) -> list[Use
                 permission=PROJECT_WRITE if actor.has(PROJECT_WRITE) else REGISTRY_MANAGE,
             )
     return sorted(members, key=lambda u: u.username)
+
+
+# --- names for display (public reference data; unknown references are simply left out) -----------------------------
+
+
+def tag_names(tags: Iterable[str]) -> dict[str, str]:
+    """Tag -> the concept's official name, for the tags that resolve."""
+    from dhnet.taxonomy.services import parse_tag
+
+    keys: dict[tuple[str, str], str] = {}
+    for tag in tags:
+        try:
+            keys[parse_tag(tag)] = tag
+        except Invalid:
+            continue
+    if not keys:
+        return {}
+    rows = Concept.objects.filter(scheme__code__in={s for s, _ in keys}, code__in={c for _, c in keys}).select_related(
+        "scheme"
+    )
+    return {keys[(c.scheme.code, c.code)]: c.name for c in rows if (c.scheme.code, c.code) in keys}
+
+
+def organisation_names(slugs: Iterable[str]) -> dict[str, str]:
+    """Organisation slug -> name."""
+    return dict(Organisation.objects.filter(slug__in=set(slugs)).values_list("slug", "name"))
+
+
+def product_names(slugs: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Product slug -> (name, public id)."""
+    rows = Product.objects.filter(slug__in=set(slugs)).values_list("slug", "name", "public_id")
+    return {slug: (name, pid) for slug, name, pid in rows}
+
+
+def orgunit_names(codes: Iterable[str]) -> dict[str, str]:
+    """Org unit code -> name."""
+    return dict(OrgUnit.objects.filter(code__in=set(codes)).values_list("code", "name"))
