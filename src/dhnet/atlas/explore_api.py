@@ -103,7 +103,7 @@ def search_endpoint(request: HttpRequest) -> dict[str, Any]:
         "pages": result.pages,
         "sort": result.sort,
         "unpublished": result.unpublished,
-        "projects": [search.hit(p).as_json() for p in result.projects],
+        "projects": [h.as_json() for h in result.hits],
         "facets": [
             {"name": f.name, "label": f.label, "more": f.more, "values": [v.__dict__ for v in f.values]}
             for f in result.facets

@@ -33,7 +33,9 @@ from dhnet.atlas.search import (
     STAGE_ORDER,
     Hit,
     country_names,
-    hit,
+)
+from dhnet.atlas.search import (
+    hits as search_hits,
 )
 from dhnet.atlas.services import may_administer
 from dhnet.audit import services as audit
@@ -240,7 +242,7 @@ def country_portfolio(actor: Actor, country: str, *, include_unpublished: bool =
             "products", "funders", "implementers", "interventions__scheme", "challenges__scheme"
         )
     )
-    hits = [hit(p) for p in projects]
+    hits = search_hits(projects)
     stage_counts: dict[str, int] = defaultdict(int)
     for p in projects:
         stage_counts[p.stage] += 1

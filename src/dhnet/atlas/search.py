@@ -31,13 +31,15 @@ Speed
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet, Subquery
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Lower
 
 from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus, Stage
@@ -46,7 +48,7 @@ from dhnet.network.models import Organisation
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid
 from dhnet.taxonomy import services as taxonomy
-from dhnet.taxonomy.models import Concept
+from dhnet.taxonomy.models import SHORT_CODES, Concept
 
 REGISTRY_MANAGE = "atlas:registry:manage"
 PROJECT_APPROVE = "atlas:project:approve"
@@ -143,6 +145,7 @@ class Facet:
 @dataclass
 class SearchPage:
     projects: list[Project]
+    hits: list[Hit]
     total: int
     facets: list[Facet]
     page: int
@@ -328,7 +331,7 @@ _Standards = Product.standards.through
 
 
 def _ids(qs: QuerySet[Any], column: str = "project_id") -> Subquery:
-    return Subquery(qs.values(column))
+    return Subquery(qs.order_by().values(column))
 
 
 def _text_q(word: str) -> Q:
@@ -378,7 +381,7 @@ def _conditions(r: _Resolved) -> dict[str, Q]:
 
 
 def matching(visible: Q, conditions: dict[str, Q], *, without: str = "") -> QuerySet[Project]:
-    qs = Project.objects.filter(visible)
+    qs = Project.objects.order_by().filter(visible)
     for name, cond in conditions.items():
         if name != without:
             qs = qs.filter(cond)
@@ -418,24 +421,42 @@ def country_name(code: str) -> str:
     return country_names().get(code, code)
 
 
+_LABELS: dict[int, tuple[str, str]] = {}
+
+
 def _concept_labels(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """id -> (tag, "tag name")."""
-    out = {}
-    for c in Concept.objects.filter(pk__in=list(ids)).select_related("scheme"):
-        out[c.pk] = (c.tag, f"{c.code} {c.name}")
-    return out
+    """id -> (tag, "code name"), cached per process (classifications are reference data loaded by migrations)."""
+    wanted = set(ids)
+    missing = wanted - _LABELS.keys()
+    if missing:
+        for pk, scheme, code, name in Concept.objects.filter(pk__in=missing).values_list(
+            "pk", "scheme__code", "code", "name"
+        ):
+            _LABELS[pk] = (f"{SHORT_CODES.get(scheme, scheme)}:{code}", f"{code} {name}")
+    return {pk: _LABELS[pk] for pk in wanted if pk in _LABELS}
 
 
-def _facets(visible: Q, conditions: dict[str, Q], f: ProjectFilters, r: _Resolved) -> list[Facet]:
+def _facets(
+    index: _Index, visible: set[int], sets: dict[str, set[int]], f: ProjectFilters, r: _Resolved
+) -> list[Facet]:
+    """Every facet, each counted over the projects matching every *other* filter (see the module docstring)."""
+
+    def candidates(without: str) -> set[int]:
+        return _intersect([visible, *(v for k, v in sets.items() if k != without)])
+
+    def count(postings: dict[Any, set[int]], without: str) -> dict[Any, int]:
+        cand = candidates(without)
+        out = {}
+        for key, pids in postings.items():
+            n = len(pids & cand) if len(pids) < len(cand) else len(cand & pids)
+            if n:
+                out[key] = n
+        return out
+
     facets: list[Facet] = []
-
-    def ids_without(name: str) -> Subquery:
-        return Subquery(matching(visible, conditions, without=name).values("pk"))
-
-    # country and stage: columns of the project
-    counts = _counts(matching(visible, conditions, without="country"), "country", "id")
-    keys, more = _top(counts, f.countries) if len(counts) > 60 else (sorted(counts, key=lambda k: -counts[k]), 0)
     names = country_names()
+    counts = count(index.by_country, "country")
+    keys, more = _top(counts, f.countries) if len(counts) > 60 else (sorted(counts, key=lambda k: (-counts[k], k)), 0)
     facets.append(
         Facet(
             "country",
@@ -444,46 +465,42 @@ def _facets(visible: Q, conditions: dict[str, Q], f: ProjectFilters, r: _Resolve
             more,
         )
     )
-    counts = _counts(matching(visible, conditions, without="stage"), "stage", "id")
-    labels = dict(Stage.choices)
+    counts = count(index.by_stage, "stage")
     facets.append(
         Facet(
             "stage",
             "Stage",
-            [FacetValue(s, str(labels[s]), counts[s], s in f.stages) for s in STAGE_ORDER if s in counts],
+            [FacetValue(s, STAGE_LABELS[s], counts[s], s in f.stages) for s in STAGE_ORDER if s in counts],
         )
     )
-    # concepts through the link tables
-    selected_tags = {"intervention": f.interventions, "challenge": f.challenges, "standard": f.standards}
-    concept_counts: dict[str, dict[int, int]] = {
-        "intervention": _counts(
-            _Interventions.objects.filter(project_id__in=ids_without("intervention")), "concept_id"
-        ),
-        "challenge": _counts(_Challenges.objects.filter(project_id__in=ids_without("challenge")), "concept_id"),
-        "standard": _counts(
-            _Products.objects.filter(project_id__in=ids_without("standard")),
-            "product__standards",
-            distinct=True,
-        ),
+    concept_counts = {
+        "intervention": count(index.by_intervention, "intervention"),
+        "challenge": count(index.by_challenge, "challenge"),
+        "standard": count(index.by_standard, "standard"),
     }
-    labels_by_id = _concept_labels({pk for counts_by_id in concept_counts.values() for pk in counts_by_id})
-    for name, label in (("intervention", "Intervention (CDHI)"), ("challenge", "Health-system challenge")):
-        facets.append(_concept_facet(name, label, concept_counts[name], labels_by_id, selected_tags[name]))
-    # organisations and products
-    funder_counts = _counts(_Funders.objects.filter(project_id__in=ids_without("funder")), "organisation_id")
-    keys, more = _top(funder_counts, r.funder_ids or ())
-    orgs = dict(Organisation.objects.filter(pk__in=keys).values_list("pk", "slug"))
-    org_names = dict(Organisation.objects.filter(pk__in=keys).values_list("pk", "name"))
+    labels = _concept_labels({pk for c in concept_counts.values() for pk in c})
+    facets.append(
+        _concept_facet("intervention", "Intervention (CDHI)", concept_counts["intervention"], labels, f.interventions)
+    )
+    facets.append(
+        _concept_facet("challenge", "Health-system challenge", concept_counts["challenge"], labels, f.challenges)
+    )
+    counts = count(index.by_funder, "funder")
+    keys, more = _top(counts, r.funder_ids or ())
+    orgs = {
+        pk: (slug, name)
+        for pk, slug, name in Organisation.objects.filter(pk__in=keys).values_list("pk", "slug", "name")
+    }
     facets.append(
         Facet(
             "funder",
             "Funder",
-            [FacetValue(orgs[k], org_names[k], funder_counts[k], orgs[k] in f.funders) for k in keys if k in orgs],
+            [FacetValue(orgs[k][0], orgs[k][1], counts[k], orgs[k][0] in f.funders) for k in keys if k in orgs],
             more,
         )
     )
-    product_counts = _counts(_Products.objects.filter(project_id__in=ids_without("product")), "product_id")
-    keys, more = _top(product_counts, r.product_ids or ())
+    counts = count(index.by_product, "product")
+    keys, more = _top(counts, r.product_ids or ())
     products = {
         pk: (slug, name) for pk, slug, name in Product.objects.filter(pk__in=keys).values_list("pk", "slug", "name")
     }
@@ -492,31 +509,25 @@ def _facets(visible: Q, conditions: dict[str, Q], f: ProjectFilters, r: _Resolve
             "product",
             "Product",
             [
-                FacetValue(products[k][0], products[k][1], product_counts[k], products[k][0] in f.products)
+                FacetValue(products[k][0], products[k][1], counts[k], products[k][0] in f.products)
                 for k in keys
                 if k in products
             ],
             more,
         )
     )
-    facets.append(_concept_facet("standard", "Standard", concept_counts["standard"], labels_by_id, f.standards))
-    licence_counts = _counts(
-        _Products.objects.filter(project_id__in=ids_without("licence")).annotate(lic=Lower("product__licence")),
-        "lic",
-        distinct=True,
-    )
-    keys, more = _top(licence_counts, f.licences)
-    facets.append(
-        Facet("licence", "Licence", [FacetValue(k, k, licence_counts[k], k in f.licences) for k in keys], more)
-    )
-    base = _Products.objects.filter(project_id__in=ids_without("open_source"))
-    with_products = base.values("project_id").distinct().count()
-    open_count = base.filter(product__open_source=True).values("project_id").distinct().count()
+    facets.append(_concept_facet("standard", "Standard", concept_counts["standard"], labels, f.standards))
+    counts = count(index.by_licence, "licence")
+    keys, more = _top(counts, f.licences)
+    facets.append(Facet("licence", "Licence", [FacetValue(k, k, counts[k], k in f.licences) for k in keys], more))
+    cand = candidates("open_source")
+    open_count = len(cand & index.open_products)
+    closed_count = len(cand & index.with_products) - open_count
     values = []
     if open_count:
         values.append(FacetValue("true", "Open source", open_count, f.open_source is True))
-    if with_products - open_count:
-        values.append(FacetValue("false", "Proprietary only", with_products - open_count, f.open_source is False))
+    if closed_count:
+        values.append(FacetValue("false", "Proprietary only", closed_count, f.open_source is False))
     facets.append(Facet("open_source", "Open source", values))
     return facets
 
@@ -527,9 +538,179 @@ def _concept_facet(
     keys, more = _top(counts, [k for k in counts if k in labels and labels[k][0] in selected])
     values = [FacetValue(labels[k][0], labels[k][1], counts[k], labels[k][0] in selected) for k in keys if k in labels]
     shown = {v.value for v in values}
-    # a selected tag without matches (or below the cut) still shows, so that it can be removed
+    # a selected tag without matches still shows, so that it can be removed
     values += [FacetValue(tag, tag, 0, True) for tag in selected if tag not in shown]
     return Facet(name, label, values, more)
+
+
+# --- the in-memory index ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    """Who has what, for every project: the postings (value -> project ids) of each filter and the sort keys.
+
+    Built from the database in a few queries and kept per process while the registry's *stamp* (counts and
+    latest changes of projects, products and their link tables: every write of the registry's services moves it)
+    stays the same. Filters and facets are then set intersections in memory; only the free text and the page's
+    projects go to the database.
+    """
+
+    stamp: tuple[Any, ...]
+    by_status: dict[str, set[int]] = field(default_factory=dict)
+    by_country: dict[str, set[int]] = field(default_factory=dict)
+    by_stage: dict[str, set[int]] = field(default_factory=dict)
+    by_intervention: dict[int, set[int]] = field(default_factory=dict)
+    by_challenge: dict[int, set[int]] = field(default_factory=dict)
+    by_funder: dict[int, set[int]] = field(default_factory=dict)
+    by_product: dict[int, set[int]] = field(default_factory=dict)
+    by_standard: dict[int, set[int]] = field(default_factory=dict)
+    by_licence: dict[str, set[int]] = field(default_factory=dict)
+    open_products: set[int] = field(default_factory=set)  # projects with an open-source product
+    with_products: set[int] = field(default_factory=set)
+    name_key: dict[int, str] = field(default_factory=dict)
+    country: dict[int, str] = field(default_factory=dict)
+    stage_rank: dict[int, int] = field(default_factory=dict)
+    updated: dict[int, float] = field(default_factory=dict)
+
+
+_INDEX: _Index | None = None
+_INDEX_LOCK = threading.Lock()
+
+
+def _stamp() -> tuple[Any, ...]:
+    projects = Project.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), v=Sum("version"))
+    products = Product.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), v=Sum("version"))
+    links = tuple(
+        model.objects.order_by().count() for model in (_Interventions, _Challenges, _Funders, _Products, _Standards)
+    )
+    return (connection.alias, connection.settings_dict.get("NAME"), *projects.values(), *products.values(), *links)
+
+
+def _postings(rows: Iterable[tuple[Any, Any]]) -> dict[Any, set[int]]:
+    out: dict[Any, set[int]] = {}
+    for pid, key in rows:
+        out.setdefault(key, set()).add(pid)
+    return out
+
+
+def _build(stamp: tuple[Any, ...]) -> _Index:
+    index = _Index(stamp)
+    rank = {s: i for i, s in enumerate(STAGE_ORDER[:-1])}  # discontinued ranks last
+    for pid, status, country, stage, name, updated in (
+        Project.objects.order_by()
+        .annotate(name_key=Lower("name"))
+        .values_list("id", "status", "country", "stage", "name_key", "updated_at")
+    ):
+        index.by_status.setdefault(status, set()).add(pid)
+        index.by_country.setdefault(country, set()).add(pid)
+        index.by_stage.setdefault(stage, set()).add(pid)
+        index.name_key[pid] = name
+        index.country[pid] = country
+        index.stage_rank[pid] = rank.get(stage, -1)
+        index.updated[pid] = updated.timestamp() if updated else 0.0
+    index.by_intervention = _postings(_Interventions.objects.order_by().values_list("project_id", "concept_id"))
+    index.by_challenge = _postings(_Challenges.objects.order_by().values_list("project_id", "concept_id"))
+    index.by_funder = _postings(_Funders.objects.order_by().values_list("project_id", "organisation_id"))
+    index.by_product = _postings(_Products.objects.order_by().values_list("project_id", "product_id"))
+    standards = _postings(_Standards.objects.order_by().values_list("concept_id", "product_id"))  # product -> concepts
+    licence: dict[int, str] = {}
+    for pk, lic, is_open in Product.objects.order_by().values_list("pk", "licence", "open_source"):
+        licence[pk] = (lic or "").lower()
+        if is_open:
+            index.open_products |= index.by_product.get(pk, set())
+    for product_id, pids in index.by_product.items():
+        index.with_products |= pids
+        for concept_id in standards.get(product_id, ()):
+            index.by_standard.setdefault(concept_id, set()).update(pids)
+        if licence.get(product_id):
+            index.by_licence.setdefault(licence[product_id], set()).update(pids)
+    return index
+
+
+def project_index() -> _Index:
+    """The index of the registry as it is now (rebuilt when the stamp moved)."""
+    global _INDEX
+    stamp = _stamp()
+    current = _INDEX
+    if current is not None and current.stamp == stamp:
+        return current
+    with _INDEX_LOCK:
+        if _INDEX is None or _INDEX.stamp != stamp:
+            _INDEX = _build(stamp)
+        return _INDEX
+
+
+def _union(postings: dict[Any, set[int]], keys: Iterable[Any]) -> set[int]:
+    out: set[int] = set()
+    for key in keys:
+        out |= postings.get(key, set())
+    return out
+
+
+def _intersect(sets: list[set[int]]) -> set[int]:
+    ordered = sorted(sets, key=len)
+    result = set(ordered[0])
+    for other in ordered[1:]:
+        result &= other
+        if not result:
+            break
+    return result
+
+
+def _visible_ids(index: _Index, actor: Actor, statuses: tuple[str, ...]) -> tuple[set[int], bool]:
+    wanted = [s for s in dict.fromkeys(statuses) if s != PUBLISHED]
+    ids = set(index.by_status.get(PUBLISHED, set())) if not statuses or PUBLISHED in statuses else set()
+    if not wanted:
+        return ids, False
+    countries = administered_countries(actor)
+    if countries is not None and not countries:
+        raise Forbidden("status: only a country's registry administrators may include unpublished projects")
+    extra = _union(index.by_status, wanted)
+    if countries is not None:
+        extra &= _union(index.by_country, countries)
+    return ids | extra, True
+
+
+def _sets(index: _Index, r: _Resolved) -> dict[str, set[int]]:
+    """One set of project ids per active filter."""
+    c: dict[str, set[int]] = {}
+    if r.words:
+        text = Q()
+        for word in r.words:
+            text &= _text_q(word)
+        c["q"] = set(Project.objects.order_by().filter(text).values_list("id", flat=True))
+    if r.countries:
+        c["country"] = _union(index.by_country, r.countries)
+    if r.stages:
+        c["stage"] = _union(index.by_stage, r.stages)
+    if r.intervention_ids is not None:
+        c["intervention"] = _union(index.by_intervention, r.intervention_ids)
+    if r.challenge_ids is not None:
+        c["challenge"] = _union(index.by_challenge, r.challenge_ids)
+    if r.funder_ids is not None:
+        c["funder"] = _union(index.by_funder, r.funder_ids)
+    if r.product_ids is not None:
+        c["product"] = _union(index.by_product, r.product_ids)
+    if r.standard_ids is not None:
+        c["standard"] = _union(index.by_standard, r.standard_ids)
+    if r.licences:
+        c["licence"] = _union(index.by_licence, r.licences)
+    if r.open_source is True:
+        c["open_source"] = index.open_products
+    elif r.open_source is False:
+        c["open_source"] = index.with_products - index.open_products
+    return c
+
+
+def _sort_key(index: _Index, sort: str) -> Callable[[int], Any]:
+    if sort == "country":
+        return lambda pid: (index.country[pid], index.name_key[pid], pid)
+    if sort == "recent":
+        return lambda pid: (-index.updated[pid], -pid)
+    if sort == "stage":
+        return lambda pid: (-index.stage_rank[pid], index.name_key[pid], pid)
+    return lambda pid: (index.name_key[pid], pid)
 
 
 # --- the service ----------------------------------------------------------------------------------------------------
@@ -542,27 +723,10 @@ def _parse_sort(sort: str) -> str:
     return sort
 
 
-def _page_projects(qs: QuerySet[Project], sort: str, offset: int, limit: int) -> list[Project]:
-    if sort == "stage":
-        from django.db.models import Case, IntegerField, Value, When
-
-        rank = Case(
-            *[When(stage=s, then=Value(i)) for i, s in enumerate(STAGE_ORDER[:-1])],
-            default=Value(-1),
-            output_field=IntegerField(),
-        )
-        qs = qs.annotate(stage_rank=rank)
-    qs = qs.annotate(name_key=Lower("name"))  # the same order on SQLite and PostgreSQL, whatever the collation
-    concepts = Concept.objects.select_related("scheme")
-    return list(
-        qs.order_by(*SORTS[sort][1])[offset : offset + limit].prefetch_related(
-            Prefetch("products", queryset=Product.objects.order_by("name")),
-            Prefetch("funders", queryset=Organisation.objects.order_by("name")),
-            Prefetch("implementers", queryset=Organisation.objects.order_by("name")),
-            Prefetch("interventions", queryset=concepts),
-            Prefetch("challenges", queryset=concepts),
-        )
-    )
+def _page_projects(ids: list[int]) -> list[Project]:
+    """The projects ``ids`` in that order (one query; their relations are read by :func:`hits`)."""
+    by_id = {p.pk: p for p in Project.objects.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def search_projects(
@@ -581,16 +745,23 @@ def search_projects(
         raise Invalid("page: a number from 1 to 10000")
     sort = _parse_sort(sort)
     f = normalise(filters)
-    visible, unpublished = visibility_q(actor, f.status)
     resolved = _resolve(f)
-    conditions = _conditions(resolved)
-    qs = matching(visible, conditions)
-    total = qs.count()
-    projects = _page_projects(qs, sort, (page - 1) * per_page, per_page) if total else []
+    index = project_index()
+    visible, unpublished = _visible_ids(index, actor, f.status)
+    sets = _sets(index, resolved)
+    matched = _intersect([visible, *sets.values()])
+    total = len(matched)
+    offset = (page - 1) * per_page
+    key = _sort_key(index, sort)
+    ordered = (
+        heapq.nsmallest(offset + per_page, matched, key=key) if offset + per_page < total else sorted(matched, key=key)
+    )
+    projects = _page_projects(ordered[offset : offset + per_page])
     result = SearchPage(
         projects=projects,
+        hits=hits(projects),
         total=total,
-        facets=_facets(visible, conditions, f, resolved) if facets else [],
+        facets=_facets(index, visible, sets, f, resolved) if facets else [],
         page=page,
         per_page=per_page,
         sort=sort,
@@ -643,6 +814,63 @@ class Hit:
 
 
 STAGE_LABELS: dict[str, str] = {str(k): str(v) for k, v in Stage.choices}
+
+
+def hits(projects: list[Project]) -> list[Hit]:
+    """The summaries of ``projects``, their relations read in five small queries whatever their number."""
+    ids = [p.pk for p in projects]
+    if not ids:
+        return []
+    named: dict[str, dict[int, list[dict[str, str]]]] = {}
+    for name, rows in (
+        (
+            "products",
+            _Products.objects.filter(project_id__in=ids)
+            .order_by("product__name")
+            .values_list("project_id", "product__slug", "product__name"),
+        ),
+        (
+            "funders",
+            _Funders.objects.filter(project_id__in=ids)
+            .order_by("organisation__name")
+            .values_list("project_id", "organisation__slug", "organisation__name"),
+        ),
+        (
+            "implementers",
+            _Implementers.objects.filter(project_id__in=ids)
+            .order_by("organisation__name")
+            .values_list("project_id", "organisation__slug", "organisation__name"),
+        ),
+    ):
+        named[name] = {}
+        for pid, slug, label in rows:
+            named[name].setdefault(pid, []).append({"slug": slug, "name": label})
+    tags: dict[str, dict[int, list[str]]] = {}
+    for name, model in (("interventions", _Interventions), ("challenges", _Challenges)):
+        rows = list(model.objects.filter(project_id__in=ids).order_by("id").values_list("project_id", "concept_id"))
+        labels = _concept_labels(c for _, c in rows)
+        tags[name] = {}
+        for pid, cid in rows:
+            tags[name].setdefault(pid, []).append(labels[cid][0])
+    return [
+        Hit(
+            public_id=p.public_id,
+            name=p.name,
+            country=p.country,
+            country_name=country_name(p.country),
+            status=p.status,
+            stage=p.stage,
+            stage_label=STAGE_LABELS.get(p.stage, p.stage),
+            products=named["products"].get(p.pk, []),
+            implementers=named["implementers"].get(p.pk, []),
+            funders=named["funders"].get(p.pk, []),
+            interventions=tags["interventions"].get(p.pk, []),
+            challenges=tags["challenges"].get(p.pk, []),
+            national_scale=p.national_scale,
+            description=p.description[:300],
+        )
+        for p in projects
+    ]
 
 
 def hit(project: Project) -> Hit:

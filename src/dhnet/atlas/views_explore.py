@@ -128,7 +128,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         context.update(
             filters=result.filters,
             result=result,
-            hits=[search.hit(p) for p in result.projects],
+            hits=result.hits,
             facets=facets,
             sort=result.sort,
             query=urlencode(pairs),
