@@ -664,7 +664,7 @@ def validate_product(data: Any, *, where: str = "") -> ProductInput:
         raise check.fail("licence", f"{licence!r} is not an SPDX licence id or expression (or 'proprietary')")
     langs: list[str] = []
     for i, item in enumerate(check.items(data.get("languages"), "languages", MAX_LANGUAGES)):
-        code = check.text(item, f"languages[{i}]", max_length=3, required=True).lower()
+        code = check.text(item, f"languages[{i}]", max_length=20, required=True).lower()
         if code not in languages():
             raise check.fail(f"languages[{i}]", f"{code!r} is not an ISO 639-1 language code")
         if code not in langs:
