@@ -6,10 +6,8 @@ stored). Export is public (published projects; a signed-in caller also gets the 
 contact e-mails).
 """
 
-from __future__ import annotations
-
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from pydantic import Field
 
@@ -84,9 +82,9 @@ def read_upload(request: HttpRequest) -> bytes:
     summary="Import projects (and products) from JSON, CSV or DHA records: all or nothing, a report per row",
 )
 @requires(services.PROJECT_WRITE)
-def import_registry(request: HttpRequest, q: Query[ImportParams]) -> tuple[int, dict[str, object]]:
+def import_registry(request: HttpRequest, q: Query[ImportParams]) -> Status[ReportOut]:
     report = io.import_projects(request_actor(request), read_upload(request), q.format, publish=q.publish)
-    return (200 if report.ok else 400), report.as_dict()
+    return Status(200 if report.ok else 400, ReportOut(**report.as_dict()))
 
 
 def export_response(actor: Actor, fmt: str, country: str | None) -> HttpResponse:
