@@ -80,6 +80,8 @@ CASES = [
     # API
     Case("summary api", "get", f"/api/v1/feedback/projects/{P}/summary", None),
     Case("draft summary api", "get", f"/api/v1/feedback/projects/{DRAFT}/summary", None, ok=404),
+    Case("product summary api", "get", "/api/v1/feedback/products/dhis2/summary", None),
+    Case("unknown product summary api", "get", "/api/v1/feedback/products/nope/summary", None, ok=404),
     Case("ratings api", "get", f"/api/v1/feedback/projects/{P}/ratings", None),
     Case("me api", "get", f"/api/v1/feedback/projects/{P}/me", WRITE),
     Case("rate api", "put", f"/api/v1/feedback/projects/{P}/rating", WRITE, only=TEAM, body=SCORES),
@@ -197,5 +199,5 @@ def test_matrix_covers_every_page_and_endpoint() -> None:
         if path.startswith("/feedback/"):
             assert access_of(view) is not None, f"{method} {path}"
             declared.add(f"{method} {path}")
-    assert len(declared) == 29
+    assert len(declared) == 30
     assert declared <= covered, f"not in the matrix: {sorted(declared - covered)}"

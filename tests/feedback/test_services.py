@@ -197,6 +197,25 @@ def test_aggregates_only_from_the_minimum_count(world: dict[str, Any], team: Act
     }
 
 
+def test_a_products_summary_pools_its_published_deployments(
+    world: dict[str, Any], team: Actor, operator: Actor, users: dict[str, User]
+) -> None:
+    product = world["product"]
+    world["de"].products.add(product)
+    world["ke"].products.add(product)
+    world["draft"].products.add(product)
+    _rate_n(operator, team, 3)  # on DE-AAAAAA
+    ke_inviter = actor_of(users["knowledge_manager"])
+    for i in range(2):
+        rater = invited_rater(operator, ke_inviter, f"ke{i}", project="KE-BBBBBB")
+        services.rate(rater, "KE-BBBBBB", {**SCORES, "usability": 5})
+    pooled = services.product_summary(product)
+    assert pooled.count == 5
+    assert pooled.means is not None
+    assert pooled.means["usability"] == pytest.approx((1 + 2 + 3 + 5 + 5) / 5)
+    assert services.summary(world["de"]).means is None  # each deployment alone is below the minimum
+
+
 @override_settings(FEEDBACK_MIN_RATINGS=2)
 def test_the_minimum_is_a_setting(world: dict[str, Any], team: Actor, operator: Actor) -> None:
     _rate_n(operator, team, 2)

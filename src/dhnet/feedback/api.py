@@ -29,7 +29,7 @@ class DimensionOut(Schema):
 
 
 class SummaryOut(Schema):
-    project: str
+    project: str = Field(description="the deployment's public id (a product's slug for a product's summary)")
     count: int = Field(description="visible user ratings")
     min_required: int = Field(description="visible ratings needed before means are shown")
     means: dict[str, float] | None = Field(description="per dimension (1-5); null below min_required")
@@ -241,6 +241,27 @@ def get_summary(request: HttpRequest, public_id: str) -> SummaryOut:
     s = services.summary(project)
     return SummaryOut(
         project=project.public_id,
+        count=s.count,
+        min_required=s.min_required,
+        means=s.means,
+        overall=s.overall,
+        message=s.message,
+        dimensions=[DimensionOut(code=c, label=label, question=q) for c, label, q in DIMENSIONS],
+    )
+
+
+@router.get(
+    "/feedback/products/{ref}/summary",
+    auth=None,
+    response=SummaryOut,
+    summary="User ratings of a product's published deployments, pooled (means from the minimum count on)",
+)
+@public
+def get_product_summary(request: HttpRequest, ref: str) -> SummaryOut:
+    product = services.get_product(ref)
+    s = services.product_summary(product)
+    return SummaryOut(
+        project=product.slug,
         count=s.count,
         min_required=s.min_required,
         means=s.means,

@@ -148,6 +148,24 @@ def summaries(projects: Iterable[Project | int]) -> dict[int, FeedbackSummary]:
     return result
 
 
+def product_summary(product: Product) -> FeedbackSummary:
+    """The visible ratings of all published deployments of ``product``, pooled (each person counts once per
+    deployment they rated); the same minimum applies. A product's users are judged where it is deployed."""
+    visible = Rating.objects.filter(
+        status=RatingStatus.VISIBLE, project__status=ProjectStatus.PUBLISHED, project__products=product
+    )
+    values = visible.aggregate(n=Count("id"), **_MEANS)
+    return _summary_of(int(values["n"] or 0), values, min_ratings())
+
+
+def get_product(ref: str) -> Product:
+    """A product by slug or public id (products are public)."""
+    product = Product.objects.filter(Q(slug=str(ref)[:80]) | Q(public_id=str(ref)[:16])).first()
+    if product is None:
+        raise NotFound(f"product: no product {str(ref)[:80]!r}")
+    return product
+
+
 # --- projects and verification --------------------------------------------------------------------------------------
 
 
@@ -723,10 +741,7 @@ def _review_subject(data: Mapping[str, Any]) -> tuple[Project | None, Product | 
         raise Invalid("project/product: name exactly one subject, a deployment's public id or a product's slug")
     if project_ref:
         return published_project(project_ref), None
-    product = Product.objects.filter(Q(slug=product_ref[:80]) | Q(public_id=product_ref[:16])).first()
-    if product is None:
-        raise NotFound(f"product: no product {product_ref[:80]!r}")
-    return None, product
+    return None, get_product(product_ref)
 
 
 @dataclass(frozen=True)
@@ -803,10 +818,7 @@ def reviews(*, project: str = "", product: str = "") -> list[ExpertReview]:
     if project:
         qs = qs.filter(project=published_project(project))
     if product:
-        found = Product.objects.filter(Q(slug=product[:80]) | Q(public_id=product[:16])).first()
-        if found is None:
-            raise NotFound(f"product: no product {product[:80]!r}")
-        qs = qs.filter(product=found)
+        qs = qs.filter(product=get_product(product))
     return list(qs.order_by("-updated_at", "-id")[:500])
 
 
