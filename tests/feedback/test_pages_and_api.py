@@ -298,3 +298,11 @@ def test_home_lists_rated_deployments(users: dict[str, User], world: dict[str, A
     assert "Deployment DE-AAAAAA" in page
     assert "not enough ratings yet (1 of 5)" in page
     assert "DE-DDDDDD" not in page
+
+
+def test_nul_in_urls_is_a_404(world: dict[str, Any]) -> None:
+    client = Client()
+    assert client.get("/feedback/projects/DE-%00AAAAA/").status_code == 404
+    assert client.get("/api/v1/feedback/projects/DE-%00AAAAA/summary").status_code == 404
+    assert client.get("/api/v1/feedback/products/dh%00is2/summary").status_code == 404
+    assert client.get("/api/v1/feedback/reviews?product=dh%00is2").status_code == 404

@@ -329,3 +329,16 @@ def test_bad_reviews_name_the_field(
     with pytest.raises(error, match=message):
         services.write_review(actor_of(users["expert_reviewer"]), data)
     assert not ExpertReview.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["²", "9" * 5000, "٣", "3.5", ""])
+def test_odd_numbers_in_form_fields_are_named(world: dict[str, Any], team: Actor, value: str) -> None:
+    with pytest.raises(Invalid, match="usability: "):
+        services.rate(team, "DE-AAAAAA", {**SCORES, "usability": value})
+
+
+def test_nul_characters_in_references_are_no_such_object(world: dict[str, Any], team: Actor) -> None:
+    with pytest.raises(NotFound):
+        services.rate(team, "DE-\x00AAAAA", SCORES)
+    with pytest.raises(NotFound):
+        services.reviews(product="dh\x00is2")

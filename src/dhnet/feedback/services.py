@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 12
 PATIENT = "patient"  # Audience.PATIENT
 TEAM_AUDIENCES = (Audience.HEALTH_WORKER, Audience.MANAGER, Audience.OTHER)
+INTEGER_RE = re.compile(r"^-?[0-9]{1,9}$")  # form fields: ASCII digits only (int() takes other scripts' digits)
 RUBRIC_PATH = Path(__file__).resolve().parent / "data" / "rubric.json"
 
 
@@ -160,7 +162,8 @@ def product_summary(product: Product) -> FeedbackSummary:
 
 def get_product(ref: str) -> Product:
     """A product by slug or public id (products are public)."""
-    product = Product.objects.filter(Q(slug=str(ref)[:80]) | Q(public_id=str(ref)[:16])).first()
+    text = str(ref)[:80]
+    product = None if "\x00" in text else Product.objects.filter(Q(slug=text) | Q(public_id=text[:16])).first()
     if product is None:
         raise NotFound(f"product: no product {str(ref)[:80]!r}")
     return product
@@ -171,7 +174,8 @@ def get_product(ref: str) -> Product:
 
 def published_project(public_id: str) -> Project:
     """The published deployment ``public_id``; anything else (unknown, draft, archived) is 404 here."""
-    project = Project.objects.filter(public_id=str(public_id)[:16], status=ProjectStatus.PUBLISHED).first()
+    ref = str(public_id)[:16]
+    project = None if "\x00" in ref else Project.objects.filter(public_id=ref, status=ProjectStatus.PUBLISHED).first()
     if project is None:
         raise NotFound(f"no published deployment {str(public_id)[:40]!r}")
     return project
@@ -246,7 +250,7 @@ def _clean_text(value: Any, name: str, limit: int, *, required: bool = False) ->
 def _score(name: str, value: Any, low: int = SCORE_MIN, high: int = SCORE_MAX) -> int:
     if isinstance(value, bool):
         raise Invalid(f"{name}: expected a whole number from {low} to {high}, got {value!r}")
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and INTEGER_RE.match(value.strip()):
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
