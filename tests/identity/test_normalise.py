@@ -27,6 +27,11 @@ def test_name_is_idempotent_and_clean(value: str) -> None:
     assert all(ch.isalpha() or ch == " " for ch in once)
 
 
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_name_of_ascii_text_takes_a_shortcut_to_the_same_result(value: str) -> None:
+    assert normalise.name(value) == normalise._unicode_name(value)
+
+
 @given(st.sampled_from(["Müller", "Ayşe", "Łukasz", "Nguyễn", "O'Brien", "García-López", "Straße"]))
 def test_name_drops_accents_case_and_punctuation(value: str) -> None:
     assert normalise.name(value).isascii()

@@ -20,8 +20,21 @@ MIN_PHONE_DIGITS = 6
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
+_NOT_ASCII_LETTER = re.compile(r"[^a-z]+")
+
+
 def name(value: str) -> str:
     """Case-folded letters without accents, words separated by one space (``""`` when none are left)."""
+    if value.isascii():
+        # The same result without the Unicode steps, which change nothing in ASCII (no compatibility forms, no
+        # combining marks, no special letters; case-folding is lower-casing): most names, and every name matching
+        # normalises again (Soundex of an already normalised name).
+        return " ".join(_NOT_ASCII_LETTER.sub(" ", value.lower()).split())
+    return _unicode_name(value)
+
+
+def _unicode_name(value: str) -> str:
+    """:func:`name` for any text."""
     # compatibility forms first (a styled capital decomposes to a plain one), then case-folded, then decomposed
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", value).casefold().translate(_SPECIAL))
     letters = [" " if not (c.isalpha() or unicodedata.combining(c)) else c for c in text]
