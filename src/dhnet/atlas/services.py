@@ -1451,6 +1451,8 @@ def _kind(kind: str) -> str:
 def _full_history_visible(actor: Actor, kind: str, public_id: str) -> tuple[str, bool]:
     """The normalised id and whether ``actor`` sees every version (else only published ones); 404 if neither."""
     pid = str(public_id).strip().upper()
+    if "\x00" in pid:
+        raise NotFound(f"no {kind} {str(public_id)[:20]!r}")
     if kind == "product":
         if not RecordVersion.objects.filter(kind="product", public_id=pid).exists():
             product = Product.objects.filter(slug=str(public_id).strip()).first() if "\x00" not in pid else None
