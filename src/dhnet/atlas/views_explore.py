@@ -81,6 +81,12 @@ def _toggle(filters: search.ProjectFilters, name: str, value: str, *, sort: str 
     return "?" + urlencode(pairs)
 
 
+def _exports(country: str) -> list[tuple[str, str]]:
+    """Links to the registry's export (``dhnet.atlas.io_urls``) of one country, or of every published project."""
+    query = f"?country={country}" if country else ""
+    return [(fmt, f"/atlas/export.{fmt}{query}") for fmt in EXPORT_FORMATS]
+
+
 def _error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     context = {"title": TITLES.get(exc.status, "Error"), "message": exc.message}
     return render(request, "platform/error.html", context, status=exc.status)
@@ -134,7 +140,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
             query=urlencode(pairs),
             prev_href="?" + urlencode([*base, ("page", result.page - 1)]) if result.page > 1 else "",
             next_href="?" + urlencode([*base, ("page", result.page + 1)]) if result.page < result.pages else "",
-            exports=[(fmt, f"/atlas/export.{fmt}?" + urlencode(pairs)) for fmt in EXPORT_FORMATS],
+            # the export takes a country, not the search's other filters: offer what it does
+            export_country=result.filters.countries[0] if len(result.filters.countries) == 1 else "",
+            exports=_exports(result.filters.countries[0] if len(result.filters.countries) == 1 else ""),
         )
     return render(request, "atlas/explore/search.html", context, status=status)
 
@@ -168,6 +176,6 @@ def country_page(request: HttpRequest, country: str) -> HttpResponse:
         p=p,
         phases=portfolio.PHASES,
         phase_colours=portfolio.PHASE_COLOURS,
-        exports=[(fmt, f"/atlas/export.{fmt}?country={p.country}") for fmt in EXPORT_FORMATS],
+        exports=_exports(p.country),
     )
     return render(request, "atlas/explore/portfolio.html", context)
