@@ -42,15 +42,18 @@ from __future__ import annotations
 
 import json
 import statistics
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Sum
+from django.db import connection
+from django.db.models import Count, Max, Sum
 
 from dhnet.atlas.models import (
     AT_SCALE,
@@ -63,6 +66,7 @@ from dhnet.atlas.models import (
     Project,
     ProjectStatus,
 )
+from dhnet.feedback.models import Rating, RatingStatus
 from dhnet.feedback.services import min_ratings, summaries
 from dhnet.needs.models import LOW_CONNECTIVITY, MatchDecision, Need
 from dhnet.network import services as network
@@ -141,7 +145,7 @@ def equivalence_classes() -> dict[int, frozenset[int]]:
             x = parent[x]
         return x
 
-    for a, b in Mapping.objects.filter(relation=Relation.EQUIVALENT).values_list("source_id", "target_id"):
+    for a, b in Mapping.objects.filter(relation=Relation.EQUIVALENT).order_by().values_list("source_id", "target_id"):
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -160,12 +164,22 @@ def countries_in_region(region: str) -> set[str]:
     return set(network.countries_in_region(region))
 
 
-def feedback_means(project_ids: Iterable[int]) -> dict[int, tuple[int, float]]:
-    """Project id -> (visible ratings, mean of the five dimension means) for the deployments whose summary
-    (``feedback.services.summaries``) shows means, i.e. that have at least ``FEEDBACK_MIN_RATINGS`` visible ratings."""
+def feedback_means(published: Any) -> dict[int, tuple[int, float]]:
+    """Project id -> (visible ratings, mean of the five dimension means) for the deployments among ``published`` (a
+    queryset of projects) whose summary (``feedback.services.summaries``) shows means, i.e. that have at least
+    ``FEEDBACK_MIN_RATINGS`` visible ratings. The deployments that reach the minimum are found first in one grouped
+    query over the ratings, so that the summaries are read for those only."""
+    enough = (
+        Rating.objects.filter(project__in=published, status=RatingStatus.VISIBLE)
+        .order_by()
+        .values("project_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=min_ratings())
+        .values_list("project_id", flat=True)
+    )
     return {
         pid: (summary.count, summary.overall)
-        for pid, summary in summaries(project_ids).items()
+        for pid, summary in summaries(list(enough)).items()
         if summary.overall is not None
     }
 
@@ -206,7 +220,7 @@ class Match:
 def _part(name: str, value: float, reason: str) -> Part:
     weight = weights()[name]
     value = min(1.0, max(0.0, value))
-    return Part(name, LABELS[name], weight, round(value, 4), round(weight * value, 4), reason)
+    return Part(name, LABELS[name], weight, round(value, 4), _points(weight, value), reason)
 
 
 def _tags(ids: Iterable[int], tag_of: dict[int, str], limit: int = 4) -> str:
@@ -223,82 +237,213 @@ def _money(amount: Decimal | float, currency: str) -> str:
 
 
 @dataclass
-class _Registry:
-    """Registry-wide facts read in a fixed number of queries."""
+class Snapshot:
+    """The published part of the registry as matching reads it, built in a fixed number of queries and kept per
+    process until the registry changes (see :func:`snapshot`). Treated as immutable once built, except for the
+    budget totals per currency, filled on first use."""
 
+    fingerprint: tuple[Any, ...]
     projects: dict[int, tuple[str, str, str, str]]  # id -> (public_id, name, country, stage)
-    project_products: dict[int, set[int]]
-    product_projects: dict[int, set[int]]
-    outcome_projects: set[int]
-    cost: dict[int, Decimal]  # project id -> total budget in the need's currency
-    feedback: dict[int, tuple[int, float]]
+    by_country: dict[str, list[int]]
+    project_products: dict[int, frozenset[int]]
+    product_projects: dict[int, frozenset[int]]
+    project_interventions: dict[int, frozenset[int]]
+    project_challenges: dict[int, frozenset[int]]
+    challenge_projects: dict[int, list[int]]
+    link_standards: dict[int, frozenset[int]]
+    outcome_projects: frozenset[int]
+    products: dict[int, dict[str, Any]]
+    product_interventions: dict[int, frozenset[int]]
+    product_standards: dict[int, frozenset[int]]
+    #: per product, over its published deployments: challenges tagged, countries, how many at scale, with outcomes
+    product_challenges: dict[int, frozenset[int]] = field(default_factory=dict)
+    product_countries: dict[int, frozenset[str]] = field(default_factory=dict)
+    product_scale: dict[int, int] = field(default_factory=dict)
+    product_outcomes: dict[int, int] = field(default_factory=dict)
+    costs: dict[str, dict[int, Decimal]] = field(default_factory=dict)
+    medians: dict[str, dict[int, tuple[int, Decimal]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for prod, deployments in self.product_projects.items():
+            self.product_challenges[prod] = frozenset(
+                c for pid in deployments for c in self.project_challenges.get(pid, ())
+            )
+            self.product_countries[prod] = frozenset(self.projects[pid][2] for pid in deployments)
+            self.product_scale[prod] = sum(1 for pid in deployments if self.projects[pid][3] in SCALE_STAGES)
+            self.product_outcomes[prod] = sum(1 for pid in deployments if pid in self.outcome_projects)
+
+    def median_cost(self, currency: str) -> dict[int, tuple[int, Decimal]]:
+        """Product id -> (deployments with a budget in ``currency``, the median of their totals)."""
+        found = self.medians.get(currency)
+        if found is None:
+            costs = self.cost(currency)
+            found = {}
+            for prod, deployments in self.product_projects.items():
+                spent = [costs[pid] for pid in deployments if pid in costs]
+                if spent:
+                    found[prod] = (len(spent), Decimal(statistics.median(spent)))
+            self.medians[currency] = found
+        return found
+
+    def cost(self, currency: str) -> dict[int, Decimal]:
+        """Project id -> the total of its budget lines in ``currency`` (one grouped query per currency)."""
+        found = self.costs.get(currency)
+        if found is None:
+            found = {
+                pid: Decimal(total)
+                for pid, total in BudgetLine.objects.filter(project__status=PUBLISHED, currency=currency)
+                .order_by()
+                .values("project_id")
+                .annotate(total=Sum("amount"))
+                .values_list("project_id", "total")
+                if pid in self.projects
+            }
+            self.costs[currency] = found
+        return found
 
 
-def _read_registry(currency: str) -> _Registry:
-    published = Project.objects.filter(status=PUBLISHED)
-    projects = {
-        pid: (public_id, name, country, stage)
-        for pid, public_id, name, country, stage in published.values_list("id", "public_id", "name", "country", "stage")
-    }
-    project_products: dict[int, set[int]] = defaultdict(set)
-    product_projects: dict[int, set[int]] = defaultdict(set)
-    for pid, prod in Project.products.through.objects.filter(project__status=PUBLISHED).values_list(
-        "project_id", "product_id"
-    ):
-        project_products[pid].add(prod)
-        product_projects[prod].add(pid)
-    outcome = set(
-        MetricValue.objects.filter(kind=MetricKind.OUTCOME, project__status=PUBLISHED)
-        .values_list("project_id", flat=True)
-        .distinct()
+_SNAPSHOTS: dict[str, Snapshot] = {}
+_SNAPSHOT_LOCK = threading.Lock()
+
+
+def _fingerprint() -> tuple[Any, ...]:
+    """What changes whenever anything matching reads from the registry changes: every write of a project goes
+    through a save that bumps its ``version`` or ``updated_at`` (the workflow, edits replacing its budget lines,
+    coverage and metrics, imports, the bulk loader), and likewise for products; the crosswalk is counted."""
+    projects = Project.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), versions=Sum("version"))
+    products = Product.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), versions=Sum("version"))
+    mappings = Mapping.objects.filter(relation=Relation.EQUIVALENT).count()
+    return (
+        connection.settings_dict["NAME"],
+        projects["n"],
+        projects["last"],
+        projects["versions"],
+        products["n"],
+        products["last"],
+        products["versions"],
+        mappings,
     )
-    cost = {
-        r["project_id"]: r["total"]
-        for r in BudgetLine.objects.filter(project__status=PUBLISHED, currency=currency)
-        .values("project_id")
-        .annotate(total=Sum("amount"))
-    }
-    return _Registry(projects, project_products, product_projects, outcome, cost, feedback_means(projects))
+
+
+def _group(rows: Iterable[tuple[int, int]]) -> dict[int, frozenset[int]]:
+    grouped: dict[int, set[int]] = defaultdict(set)
+    for key, value in rows:
+        grouped[key].add(value)
+    return {key: frozenset(values) for key, values in grouped.items()}
+
+
+def snapshot() -> Snapshot:
+    """The registry snapshot, rebuilt when :func:`_fingerprint` differs from the cached one's (three aggregate
+    queries per call; nine more when rebuilding)."""
+    key = f"{connection.alias}:{connection.settings_dict['NAME']}"
+    fingerprint = _fingerprint()
+    cached = _SNAPSHOTS.get(key)
+    if cached is not None and cached.fingerprint == fingerprint:
+        return cached
+    with _SNAPSHOT_LOCK:
+        published = Project.objects.filter(status=PUBLISHED).order_by()
+        ids = published.values("id")
+        projects: dict[int, tuple[str, str, str, str]] = {}
+        by_country: dict[str, list[int]] = defaultdict(list)
+        for pid, public_id, name, country, stage in published.values_list(
+            "id", "public_id", "name", "country", "stage"
+        ):
+            projects[pid] = (public_id, name, country, stage)
+            by_country[country].append(pid)
+        project_products = _group(
+            Project.products.through.objects.filter(project_id__in=ids)
+            .order_by()
+            .values_list("project_id", "product_id")
+        )
+        project_challenges = _group(
+            Project.challenges.through.objects.filter(project_id__in=ids)
+            .order_by()
+            .values_list("project_id", "concept_id")
+        )
+        challenge_projects: dict[int, list[int]] = defaultdict(list)
+        for pid, cids in project_challenges.items():
+            for cid in cids:
+                challenge_projects[cid].append(pid)
+        built = Snapshot(
+            fingerprint=fingerprint,
+            projects=projects,
+            by_country=dict(by_country),
+            project_products=project_products,
+            product_projects=_group((prod, pid) for pid, prods in project_products.items() for prod in prods),
+            project_interventions=_group(
+                Project.interventions.through.objects.filter(project_id__in=ids)
+                .order_by()
+                .values_list("project_id", "concept_id")
+            ),
+            project_challenges=project_challenges,
+            challenge_projects=dict(challenge_projects),
+            link_standards=_group(
+                InteropLink.objects.filter(project_id__in=ids, standard__isnull=False)
+                .order_by()
+                .values_list("project_id", "standard_id")
+            ),
+            outcome_projects=frozenset(
+                MetricValue.objects.filter(kind=MetricKind.OUTCOME, project_id__in=ids)
+                .order_by()
+                .values_list("project_id", flat=True)
+                .distinct()
+            ),
+            products={
+                p["id"]: p
+                for p in Product.objects.order_by().values(
+                    "id", "slug", "name", "open_source", "dpg_status", "languages", "offline", "licence"
+                )
+            },
+            product_interventions=_group(
+                Product.interventions.through.objects.order_by().values_list("product_id", "concept_id")
+            ),
+            product_standards=_group(
+                Product.standards.through.objects.order_by().values_list("product_id", "concept_id")
+            ),
+        )
+        _SNAPSHOTS[key] = built
+    return built
 
 
 def _co_occurrence(
-    challenge_ids: list[int], classes: dict[int, frozenset[int]], minimum: int
-) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
-    """(challenge id -> intervention ids tagged with it in >= minimum published projects, project id -> the
-    need's challenges it is tagged with)."""
-    tagged = Project.challenges.through.objects.filter(concept_id__in=challenge_ids, project__status=PUBLISHED)
-    project_challenges: dict[int, set[int]] = defaultdict(set)
-    for pid, cid in tagged.values_list("project_id", "concept_id"):
-        project_challenges[pid].add(cid)
-    interventions: dict[int, set[int]] = defaultdict(set)
-    for pid, iid in Project.interventions.through.objects.filter(
-        project_id__in=tagged.values("project_id")
-    ).values_list("project_id", "concept_id"):
-        interventions[pid].add(min(classes.get(iid, (iid,))))
-    counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for pid, challenges in project_challenges.items():
-        for rep in interventions.get(pid, ()):
-            for cid in challenges:
-                counts[cid][rep] += 1
+    reg: Snapshot, challenge_ids: list[int], classes: dict[int, frozenset[int]], minimum: int
+) -> dict[int, set[int]]:
+    """Challenge id -> intervention ids tagged together with it in at least ``minimum`` published projects
+    (crosswalk-equivalent interventions counted as one)."""
     found: dict[int, set[int]] = {}
     for cid in challenge_ids:
+        counts: dict[int, int] = defaultdict(int)
+        for pid in reg.challenge_projects.get(cid, ()):
+            for rep in {min(classes.get(i, (i,))) for i in reg.project_interventions.get(pid, ())}:
+                counts[rep] += 1
         found[cid] = set()
-        for rep, n in counts.get(cid, {}).items():
+        for rep, n in counts.items():
             if n >= minimum:
                 found[cid] |= set(classes.get(rep, (rep,)))
-    return found, project_challenges
+    return found
+
+
+Explained = tuple[float, str]  # (value, reason: "" unless explaining)
 
 
 def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | None = None) -> list[Match]:
-    """The need's candidates, best first (ties by kind then name), at most ``limit``; see the module docstring."""
+    """The need's candidates, best first (ties by kind then name), at most ``limit``; see the module docstring.
+
+    Every candidate is scored first without words (values only); the ``limit`` best are then scored again with their
+    reasons (the same values), so that explaining costs nothing for the thousands of deployments ranked lower.
+    """
     config = settings_data()
     neutral = float(config["neutral"])
+    table_weights = weights()
     challenges = list(need.challenges.select_related("scheme").order_by("ordinal"))
+    challenge_tags = {c.pk: c.tag for c in challenges}
     required = list(need.standards.select_related("scheme").order_by("ordinal"))
     classes = equivalence_classes()
     challenge_ids = [c.pk for c in challenges]
     table = challenge_table()
-    cooc, project_challenges = _co_occurrence(challenge_ids, classes, int(config["co_occurrence_min"]))
+    reg = snapshot()
+    cooc = _co_occurrence(reg, challenge_ids, classes, int(config["co_occurrence_min"]))
+    need_challenges = set(challenge_ids)
     concept_by_id = {
         c.pk: c for c in Concept.objects.filter(pk__in={i for c in challenge_ids for i in table.get(c, ())})
     }
@@ -308,13 +453,24 @@ def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | Non
         listed = [concept_by_id[i] for i in table.get(cid, ()) if i in concept_by_id]
         from_table[cid] = {c.pk for c in equivalents(listed)}
         targets[cid] = from_table[cid] | cooc[cid]
-    tag_of = {
-        cid: f"{scheme}:{code}"
-        for cid, scheme, code in Concept.objects.filter(
-            scheme__code__in=("cdhi-v1", "cdhi-2023", "hsc", "standard")
-        ).values_list("id", "scheme__code", "code")
-    }
-    reg = _read_registry(need.currency)
+    every_target = set().union(*targets.values()) if targets else set()
+    tag_cache: dict[int, str] = {}
+
+    def tag_of() -> dict[int, str]:
+        if not tag_cache:
+            tag_cache.update(
+                {
+                    cid: f"{scheme}:{code}"
+                    for cid, scheme, code in Concept.objects.filter(
+                        scheme__code__in=("cdhi-v1", "cdhi-2023", "hsc", "standard")
+                    ).values_list("id", "scheme__code", "code")
+                }
+            )
+        return tag_cache
+
+    costs = reg.cost(need.currency)
+    medians = reg.median_cost(need.currency)
+    feedback_of = feedback_means(Project.objects.filter(status=PUBLISHED))
     region = who_region(need.country)
     region_countries = countries_in_region(region) if region else {need.country}
     region_countries.add(need.country)
@@ -323,199 +479,271 @@ def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | Non
     budget = need.budget
     low = need.connectivity in LOW_CONNECTIVITY
     need_languages = list(need.languages)
+    saturation = int(config["evidence_saturation"])
+    region_saturation = int(config["region_saturation"])
 
-    products = {
-        p["id"]: p
-        for p in Product.objects.values(
-            "id", "slug", "name", "open_source", "dpg_status", "languages", "offline", "licence"
-        )
-    }
-    product_interventions: dict[int, set[int]] = defaultdict(set)
-    for prod, cid in Product.interventions.through.objects.values_list("product_id", "concept_id"):
-        product_interventions[prod].add(cid)
-    product_standards: dict[int, set[int]] = defaultdict(set)
-    for prod, cid in Product.standards.through.objects.values_list("product_id", "concept_id"):
-        product_standards[prod].add(cid)
+    products = reg.products
+    empty: frozenset[int] = frozenset()
 
-    def coverage(interventions: set[int], tagged: set[int], via: str) -> Part:
+    def coverage(interventions: AbstractSet[int], tagged: AbstractSet[int], via: str, explain: bool) -> Explained:
+        if not challenges:
+            return 0.0, "the need names no challenge"
+        hits_any = interventions & every_target
+        covered_ids = [c for c in challenge_ids if (hits_any and interventions & targets[c]) or c in tagged]
+        value = len(covered_ids) / len(challenge_ids)
+        if not explain:
+            return value, ""
         covered, missing = [], []
-        for c in challenges:
-            hits = interventions & targets[c.pk]
+        for cid in challenge_ids:
+            hits = interventions & targets[cid]
             if hits:
-                source = "" if hits & from_table[c.pk] else " (tagged together in published projects)"
-                covered.append(f"{c.tag} via {_tags(hits, tag_of, 3)}{source}")
-            elif c.pk in tagged:
-                covered.append(f"{c.tag} ({via})")
+                source = "" if hits & from_table[cid] else " (tagged together in published projects)"
+                covered.append(f"{challenge_tags[cid]} via {_tags(hits, tag_of(), 3)}{source}")
+            elif cid in tagged:
+                covered.append(f"{challenge_tags[cid]} ({via})")
             else:
-                missing.append(c.tag)
-        value = len(covered) / len(challenges) if challenges else 0.0
-        reason = f"addresses {len(covered)} of {len(challenges)} challenges"
+                missing.append(challenge_tags[cid])
+        reason = f"addresses {len(covered)} of {len(challenge_ids)} challenges"
         if covered:
             reason += ": " + "; ".join(covered)
         if missing:
             reason += f"; not {', '.join(missing)}"
-        return _part("interventions", value, reason)
+        return value, reason
 
-    def standards(supported: set[int]) -> Part:
+    def standards(supported: AbstractSet[int], explain: bool) -> Explained:
         if not required_ids:
-            return _part("standards", 1.0, "the need requires no standard")
+            return 1.0, "the need requires no standard"
         met = required_ids & supported
+        value = len(met) / len(required_ids)
+        if not explain:
+            return value, ""
         reason = f"supports {len(met)} of {len(required_ids)} required standards"
         if met:
-            reason += f" ({_tags(met, tag_of)})"
+            reason += f" ({_tags(met, tag_of())})"
         if required_ids - met:
-            reason += f"; lacks {_tags(required_ids - met, tag_of)}"
-        return _part("standards", len(met) / len(required_ids), reason)
+            reason += f"; lacks {_tags(required_ids - met, tag_of())}"
+        return value, reason
 
-    def openness(product_ids: set[int]) -> Part:
+    def openness(product_ids: AbstractSet[int], explain: bool) -> Explained:
         best, why = 0.0, "no product named"
-        for prod in product_ids:
+        for prod in sorted(product_ids):
             p = products[prod]
             value = (0.5 if p["open_source"] else 0.0) + {DpgStatus.DPG: 0.5, DpgStatus.NOMINEE: 0.25}.get(
                 p["dpg_status"], 0.0
             )
             if value >= best:
-                licence = p["licence"] or "licence not stated"
-                source = "open source" if p["open_source"] else "not open source"
-                dpg = {DpgStatus.DPG: "a digital public good", DpgStatus.NOMINEE: "a DPG nominee"}.get(
-                    p["dpg_status"], "not a DPG"
-                )
-                best, why = value, f"{p['name']}: {source} ({licence}), {dpg}"
-        return _part("openness", best, why)
+                best = value
+                if explain:
+                    licence = p["licence"] or "licence not stated"
+                    source = "open source" if p["open_source"] else "not open source"
+                    dpg = {DpgStatus.DPG: "a digital public good", DpgStatus.NOMINEE: "a DPG nominee"}.get(
+                        p["dpg_status"], "not a DPG"
+                    )
+                    why = f"{p['name']}: {source} ({licence}), {dpg}"
+        return best, why if explain else ""
 
-    def languages(product_ids: set[int]) -> Part:
+    def languages(product_ids: AbstractSet[int], explain: bool) -> Explained:
         if not need_languages:
-            return _part("languages", 1.0, "the need names no language")
+            return 1.0, "the need names no language"
         offered = {lang for prod in product_ids for lang in (products[prod]["languages"] or [])}
         if not offered:
-            return _part("languages", neutral, "languages of the interface not stated: neutral")
+            return neutral, "languages of the interface not stated: neutral"
         met = [lang for lang in need_languages if lang in offered]
+        value = len(met) / len(need_languages)
+        if not explain:
+            return value, ""
         reason = f"offers {len(met)} of {len(need_languages)} languages needed"
         if met:
             reason += f" ({', '.join(met)})"
         lacking = [lang for lang in need_languages if lang not in offered]
         if lacking:
             reason += f"; lacks {', '.join(lacking)}"
-        return _part("languages", len(met) / len(need_languages), reason)
+        return value, reason
 
-    def connectivity(product_ids: set[int]) -> Part:
+    def connectivity(product_ids: AbstractSet[int], explain: bool) -> Explained:
         if not low:
-            return _part("connectivity", 1.0, f"connectivity is {need.connectivity}: offline use not needed")
+            return 1.0, f"connectivity is {need.connectivity}: offline use not needed"
         if any(products[prod]["offline"] for prod in product_ids):
-            return _part("connectivity", 1.0, f"works offline ({need.connectivity} connectivity)")
-        return _part("connectivity", 0.0, f"does not work offline, and connectivity is {need.connectivity}")
+            return 1.0, f"works offline ({need.connectivity} connectivity)"
+        return 0.0, f"does not work offline, and connectivity is {need.connectivity}"
 
-    def cost(observed: Decimal | None, what: str) -> Part:
+    def cost(observed: Decimal | None, what: str, explain: bool) -> Explained:
         if budget is None:
-            return _part("cost", 1.0, "the need states no budget")
+            return 1.0, "the need states no budget"
         if observed is None:
-            return _part("cost", neutral, f"no {need.currency} budget known for {what}: neutral")
-        if observed <= budget:
-            return _part(
-                "cost",
-                1.0,
-                f"{what} cost {_money(observed, need.currency)}, within the budget of {_money(budget, need.currency)}",
-            )
-        return _part(
-            "cost",
-            float(budget / observed),
-            f"{what} cost {_money(observed, need.currency)}, above the budget of {_money(budget, need.currency)}",
-        )
+            return neutral, f"no {need.currency} budget known for {what}: neutral" if explain else ""
+        within = observed <= budget
+        value = 1.0 if within else float(budget / observed)
+        if not explain:
+            return value, ""
+        spent, limit_text = _money(observed, need.currency), _money(budget, need.currency)
+        if within:
+            return value, f"{what} cost {spent}, within the budget of {limit_text}"
+        return value, f"{what} cost {spent}, above the budget of {limit_text}"
 
-    def feedback(project_ids: Iterable[int], what: str) -> Part:
-        rated = [reg.feedback[p] for p in project_ids if p in reg.feedback]
+    def feedback(project_ids: Iterable[int], what: str, explain: bool) -> Explained:
+        rated = [feedback_of[p] for p in project_ids if p in feedback_of]
         if not rated:
-            return _part("feedback", neutral, f"fewer than {minimum} ratings of {what}: neutral")
+            return neutral, f"fewer than {minimum} ratings of {what}: neutral" if explain else ""
         n = sum(count for count, _ in rated)
         mean = sum(count * m for count, m in rated) / n
+        if not explain:
+            return (mean - 1) / 4, ""
         where = f" over {len(rated)} deployments" if len(rated) > 1 else ""
-        return _part("feedback", (mean - 1) / 4, f"mean rating {mean:.2f} of 5 from {n} users{where}")
+        return (mean - 1) / 4, f"mean rating {mean:.2f} of 5 from {n} users{where}"
 
-    results: list[Match] = []
-    saturation = int(config["evidence_saturation"])
-    region_saturation = int(config["region_saturation"])
-    for prod, p in products.items():
-        deployments = reg.product_projects.get(prod, set())
-        tagged = {c for pid in deployments for c in project_challenges.get(pid, ())}
-        fit = coverage(product_interventions.get(prod, set()), tagged, "its deployments are tagged with it")
-        if fit.value == 0:
-            continue
-        scale = sum(1 for pid in deployments if reg.projects[pid][3] in SCALE_STAGES)
-        outcomes = sum(1 for pid in deployments if pid in reg.outcome_projects)
-        evidence = _part(
-            "evidence",
+    def product_parts(prod: int, explain: bool) -> list[Explained] | None:
+        deployments = reg.product_projects.get(prod, empty)
+        tagged = reg.product_challenges.get(prod, empty) & need_challenges
+        fit = coverage(
+            reg.product_interventions.get(prod, empty), tagged, "its deployments are tagged with it", explain
+        )
+        if fit[0] == 0:
+            return None
+        scale, outcomes = reg.product_scale.get(prod, 0), reg.product_outcomes.get(prod, 0)
+        evidence = (
             0.5 * min(scale, saturation) / saturation + 0.5 * min(outcomes, saturation) / saturation,
             f"{scale} published deployments at scale, {outcomes} with outcome data",
         )
-        countries = sorted({reg.projects[pid][2] for pid in deployments} & region_countries)
-        similar = _part(
-            "similar_countries",
+        countries = sorted(reg.product_countries.get(prod, frozenset()) & region_countries)
+        similar = (
             min(len(countries), region_saturation) / region_saturation,
             f"deployed in {len(countries)} countries of the WHO region {region or '(unknown: the country only)'}"
             + (f" ({', '.join(countries[:6])})" if countries else ""),
         )
-        costs = [reg.cost[pid] for pid in deployments if pid in reg.cost]
-        observed = Decimal(statistics.median(costs)) if costs else None
-        parts = [
+        spent, observed = medians.get(prod, (0, None))
+        return [
             fit,
-            standards(product_standards.get(prod, set())),
+            standards(reg.product_standards.get(prod, empty), explain),
             evidence,
-            feedback(deployments, "its deployments"),
-            openness({prod}),
+            feedback(deployments, "its deployments", explain),
+            openness({prod}, explain),
             similar,
-            languages({prod}),
-            connectivity({prod}),
-            cost(observed, f"the median of {len(costs)} deployments'" if costs else "its deployments"),
+            languages({prod}, explain),
+            connectivity({prod}, explain),
+            cost(observed, f"the median of {spent} deployments'" if spent else "its deployments", explain),
         ]
-        results.append(_match("product", p["slug"], p["name"], parts, decided, ""))
 
-    candidates = [pid for pid, row in reg.projects.items() if row[2] in region_countries]
-    project_interventions: dict[int, set[int]] = defaultdict(set)
-    in_region = Project.objects.filter(status=PUBLISHED, country__in=region_countries).values("id")
-    for pid, cid in Project.interventions.through.objects.filter(project_id__in=in_region).values_list(
-        "project_id", "concept_id"
-    ):
-        project_interventions[pid].add(cid)
-    link_standards: dict[int, set[int]] = defaultdict(set)
-    for pid, cid in InteropLink.objects.filter(project_id__in=in_region, standard__isnull=False).values_list(
-        "project_id", "standard_id"
-    ):
-        link_standards[pid].add(cid)
-    for pid in candidates:
-        public_id, name, country, stage = reg.projects[pid]
-        fit = coverage(project_interventions.get(pid, set()), project_challenges.get(pid, set()), "tagged with it")
-        if fit.value == 0:
-            continue
-        prods = reg.project_products.get(pid, set())
+    by_products: dict[frozenset[int], tuple[frozenset[int], Explained, Explained, Explained]] = {}
+
+    def of_products(prods: frozenset[int]) -> tuple[frozenset[int], Explained, Explained, Explained]:
+        """Standards supported, openness, languages, connectivity of a set of products (values only, memoised:
+        thousands of deployments share a few sets of products)."""
+        found = by_products.get(prods)
+        if found is None:
+            found = (
+                frozenset(s for prod in prods for s in reg.product_standards.get(prod, empty)),
+                openness(prods, False),
+                languages(prods, False),
+                connectivity(prods, False),
+            )
+            by_products[prods] = found
+        return found
+
+    def project_parts(pid: int, explain: bool) -> list[Explained] | None:
+        fit = coverage(
+            reg.project_interventions.get(pid, empty),
+            reg.project_challenges.get(pid, empty) & need_challenges,
+            "tagged with it",
+            explain,
+        )
+        if fit[0] == 0:
+            return None
+        _, _, country, stage = reg.projects[pid]
+        prods = reg.project_products.get(pid, empty)
         at_scale = stage in SCALE_STAGES
         has_outcomes = pid in reg.outcome_projects
-        evidence = _part(
-            "evidence",
-            0.5 * at_scale + 0.5 * has_outcomes,
-            f"stage {stage} ({'at scale' if at_scale else 'not at scale'}); "
-            + ("outcome data reported" if has_outcomes else "no outcome data"),
-        )
         same = country == need.country
-        similar = _part(
-            "similar_countries",
-            1.0 if same else 0.5,
-            f"in {country}, " + ("the need's country" if same else f"the need's WHO region {region}"),
-        )
-        supported = {s for prod in prods for s in product_standards.get(prod, set())} | link_standards.get(pid, set())
-        parts = [
+        if explain:
+            supported = {s for prod in prods for s in reg.product_standards.get(prod, empty)}
+            open_part, language_part, connectivity_part = (
+                openness(prods, True),
+                languages(prods, True),
+                connectivity(prods, True),
+            )
+        else:
+            product_standards, open_part, language_part, connectivity_part = of_products(prods)
+            supported = set(product_standards)
+        if required_ids:
+            supported |= reg.link_standards.get(pid, empty)
+        return [
             fit,
-            standards(supported),
-            evidence,
-            feedback([pid], "this deployment"),
-            openness(prods),
-            similar,
-            languages(prods),
-            connectivity(prods),
-            cost(reg.cost.get(pid), "this deployment's"),
+            standards(supported, explain),
+            (
+                0.5 * at_scale + 0.5 * has_outcomes,
+                f"stage {stage} ({'at scale' if at_scale else 'not at scale'}); "
+                + ("outcome data reported" if has_outcomes else "no outcome data")
+                if explain
+                else "",
+            ),
+            feedback([pid], "this deployment", explain),
+            open_part,
+            (
+                1.0 if same else 0.5,
+                f"in {country}, " + ("the need's country" if same else f"the need's WHO region {region}")
+                if explain
+                else "",
+            ),
+            language_part,
+            connectivity_part,
+            cost(costs.get(pid), "this deployment's", explain),
         ]
-        results.append(_match("project", public_id, name, parts, decided, country))
-    results.sort(key=lambda m: (-m.score, m.kind, m.name.lower(), m.ref))
-    return results[:limit]
+
+    names = list(table_weights)
+    weight_list = [table_weights[n] for n in names]
+
+    def raw(values: list[Explained]) -> float:
+        """The weighted sum before rounding (within 0.05 points of the score shown, which sums rounded points)."""
+        return sum(w * v for w, (v, _) in zip(weight_list, values, strict=True))
+
+    def shown(values: list[Explained]) -> float:
+        """The score shown: the sum of the parts' rounded points (as :func:`_match` makes it), x 100, rounded."""
+        return round(100 * sum(round(w * v, 4) for w, (v, _) in zip(weight_list, values, strict=True)), 1)
+
+    # 1. values only, every candidate: (raw score, kind, id, values)
+    scored: list[tuple[float, str, int, list[Explained]]] = []
+    for prod in products:
+        values = product_parts(prod, False)
+        if values is not None:
+            scored.append((raw(values), "product", prod, values))
+    for country in region_countries:
+        for pid in reg.by_country.get(country, ()):
+            values = project_parts(pid, False)
+            if values is not None:
+                scored.append((raw(values), "project", pid, values))
+    if not scored:
+        return []
+    # 2. those that may be among the best once rounded (the raw sum is within 0.1 points of the score shown),
+    #    ordered by the score shown, then kind, name and reference
+    scored.sort(key=lambda row: -row[0])
+    floor = scored[min(limit, len(scored)) - 1][0] - 0.002
+    best: list[tuple[float, str, str, str, int]] = []
+    for raw_score, kind, ident, values in scored:
+        if raw_score < floor:
+            break
+        if kind == "product":
+            ref, name = products[ident]["slug"], products[ident]["name"]
+        else:
+            ref, name = reg.projects[ident][0], reg.projects[ident][1]
+        best.append((-shown(values), kind, name.lower(), ref, ident))
+    best.sort()
+    # 3. words for the best
+    results = []
+    for _, kind, _, ref, ident in best[:limit]:
+        if kind == "product":
+            explained = product_parts(ident, True)
+            name, country = products[ident]["name"], ""
+        else:
+            explained = project_parts(ident, True)
+            name, country = reg.projects[ident][1], reg.projects[ident][2]
+        assert explained is not None
+        parts = [_part(n, v, reason) for n, (v, reason) in zip(names, explained, strict=True)]
+        results.append(_match(kind, ref, name, parts, decided, country))
+    return results
+
+
+def _points(weight: float, value: float) -> float:
+    return round(weight * min(1.0, max(0.0, value)), 4)
 
 
 def _match(
