@@ -186,3 +186,44 @@ def test_page_and_api(registry: Any) -> None:
     assert client.get("/api/v1/atlas/search?status=draft").status_code == 403
 
 
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ProjectFilters(),
+        ProjectFilters(countries=("KE", "DE"), open_source=True),
+        ProjectFilters(interventions=("cdhi-2023:1.1",), funders=("gf",)),
+        ProjectFilters(standards=("standard:hl7-fhir",), licences=("mpl-2.0",), q="germany"),
+        ProjectFilters(challenges=("hsc:1",), open_source=False),
+    ],
+    ids=repr,
+)
+def test_index_agrees_with_the_database_query(registry: Any, filters: ProjectFilters) -> None:
+    """The in-memory index (search) and the SQL conditions (map, portfolio) select the same projects."""
+    from dhnet.atlas.search import filtered_projects
+
+    by_sql = sorted(filtered_projects(ANON, filters).values_list("public_id", flat=True))
+    assert sorted(ids(filters)) == by_sql
+
+
+def test_crosswalk_of_the_index_is_the_taxonomy_services(registry: Any) -> None:
+    from dhnet.atlas.search import equivalent_ids, project_index
+    from dhnet.taxonomy import services as taxonomy
+
+    index = project_index()
+    for tag in ("cdhi-v1:1.1.1", "cdhi-2023:1.4.1", "cdhi-v1:2.2.1"):
+        concept = taxonomy.resolve_tags([tag])[0]
+        expected = {c.pk for c in taxonomy.equivalents([concept])}
+        assert equivalent_ids(index, [concept.pk]) == expected, tag  # leaf interventions: nothing below
+
+
+def test_the_index_follows_every_change(registry: Any, operator: Actor) -> None:
+    assert ids(ProjectFilters(products=("commcare",))) == ["UG-CHW222"]
+    services.update_project(operator, "KE-EMR222", {"products": ["commcare"], "name": "Kenya EMR on CommCare"})
+    assert ids(ProjectFilters(products=("commcare",))) == ["KE-EMR222", "UG-CHW222"]
+    assert search_projects(ANON, ProjectFilters(countries=("KE",))).hits[0].products == [
+        {"slug": "commcare", "name": "CommCare"}
+    ]
+    services.archive(operator, "UG-CHW222", "replaced")
+    assert ids(ProjectFilters(products=("commcare",))) == ["KE-EMR222"]
+    services.update_product(operator, "commcare", {"licence": "Apache-2.0", "open_source": True})
+    assert ids(ProjectFilters(licences=("apache-2.0",))) == ["KE-EMR222"]

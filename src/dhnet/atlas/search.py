@@ -24,9 +24,12 @@ Visibility
     for the countries they administer only, and the read is audited (``atlas.project.search``).
 
 Speed
-    Every filter is a semi-join (``id IN (SELECT project_id FROM <link table> WHERE ...)``) on the indexed link
-    tables, so that a facet query is one ``GROUP BY`` over a link table restricted to the matching ids; the
-    database does the counting and Python receives at most a few hundred rows per facet.
+    Search reads a per-process index of the registry (:class:`_Index`: for every filter value the set of
+    project ids, each project's relations and sort keys, the names and tags shown, the concept tree and the
+    crosswalk), rebuilt when one query's *stamp* of the registry moves. Filters are unions and intersections of
+    those sets; each facet value's count is one intersection; only the stamp, the free text (``LIKE`` on the
+    database) and the page's projects are queries. :func:`filtered_projects` (the map, the portfolio) expresses the
+    same filters as SQL semi-joins on the link tables; a test checks that both select the same projects.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
 from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus, Stage
@@ -210,39 +213,40 @@ def _clean_list(values: Iterable[str], name: str) -> tuple[str, ...]:
     return out
 
 
-def _concepts(tags: Iterable[str], name: str, schemes: tuple[str, ...]) -> list[Concept]:
+def _concepts(index: _Index, tags: Iterable[str], name: str, schemes: tuple[str, ...]) -> list[int]:
+    """The concept ids of ``tags`` (``Invalid`` naming the filter and the tag: malformed, unknown, wrong scheme)."""
     found = []
     for tag in tags:
         try:
-            concepts = taxonomy.resolve_tags([tag])
+            scheme, code = taxonomy.parse_tag(tag)
         except Invalid as exc:
             raise Invalid(f"{name}: {exc.message}") from None
-        for concept in concepts:
-            if concept.scheme.code not in schemes:
-                raise Invalid(f"{name}: {tag!r} is not a tag of {' or '.join(schemes)}")
-            found.append(concept)
+        pk = index.concept_ids.get((scheme, code))
+        if pk is None:
+            raise Invalid(f"{name}: unknown tag {tag!r}")
+        if scheme not in schemes:
+            raise Invalid(f"{name}: {tag!r} is not a tag of {' or '.join(schemes)}")
+        found.append(pk)
     return found
 
 
-def _with_descendants(concepts: Iterable[Concept]) -> set[int]:
-    """The ids of the concepts and of every concept below them (level by level; schemes are a few hundred rows)."""
-    ids = {c.pk for c in concepts}
-    frontier = set(ids)
+def _with_descendants(index: _Index, ids: Iterable[int]) -> set[int]:
+    """The concepts and every concept below them."""
+    out = set(ids)
+    frontier = list(out)
     while frontier:
-        frontier = set(Concept.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)) - ids
-        ids |= frontier
-    return ids
+        nxt = [c for pk in frontier for c in index.children.get(pk, ()) if c not in out]
+        out.update(nxt)
+        frontier = nxt
+    return out
 
 
-def equivalent_ids(concepts: list[Concept]) -> set[int]:
-    """Concepts, those below them, and their crosswalk equivalents (``taxonomy.services.equivalents``; while the
-    crosswalk is not installed a tag stands for itself)."""
-    ids = _with_descendants(concepts)
-    equivalents = getattr(taxonomy, "equivalents", None)
-    if equivalents is not None and ids:
-        expanded = equivalents(Concept.objects.filter(pk__in=ids).select_related("scheme"))
-        ids |= _with_descendants(expanded)
-    return ids
+def equivalent_ids(index: _Index, ids: Iterable[int]) -> set[int]:
+    """Concepts, those below them, their crosswalk equivalents and those below these: the relation of
+    ``taxonomy.services.equivalents`` (``equivalent`` mappings in either direction), read from the index."""
+    below = _with_descendants(index, ids)
+    linked = {e for pk in below for e in index.equivalent.get(pk, ())}
+    return below | _with_descendants(index, linked)
 
 
 @dataclass(frozen=True)
@@ -291,30 +295,29 @@ def normalise(filters: ProjectFilters) -> ProjectFilters:
     )
 
 
-def _slug_ids(model: Any, slugs: tuple[str, ...], name: str) -> frozenset[int] | None:
+def _slug_ids(ids_by_slug: dict[str, int], slugs: tuple[str, ...], name: str) -> frozenset[int] | None:
     if not slugs:
         return None
-    rows = dict(model.objects.filter(slug__in=slugs).values_list("slug", "pk"))
-    unknown = [s for s in slugs if s not in rows]
+    unknown = [slug for slug in slugs if slug not in ids_by_slug]
     if unknown:
         raise Invalid(f"{name}: no {name} {unknown[0]!r} in the registry")
-    return frozenset(rows.values())
+    return frozenset(ids_by_slug[slug] for slug in slugs)
 
 
-def _resolve(f: ProjectFilters) -> _Resolved:
+def _resolve(index: _Index, f: ProjectFilters) -> _Resolved:
     words = tuple(f.q.split())[:MAX_WORDS] if f.q else ()
-    interventions = _concepts(f.interventions, "intervention", INTERVENTION_SCHEMES)
-    challenges = _concepts(f.challenges, "challenge", ("hsc",))
-    standards = _concepts(f.standards, "standard", ("standard",))
+    interventions = _concepts(index, f.interventions, "intervention", INTERVENTION_SCHEMES)
+    challenges = _concepts(index, f.challenges, "challenge", ("hsc",))
+    standards = _concepts(index, f.standards, "standard", ("standard",))
     return _Resolved(
         words=words,
         countries=f.countries,
         stages=f.stages,
-        intervention_ids=frozenset(equivalent_ids(interventions)) if interventions else None,
-        challenge_ids=frozenset(_with_descendants(challenges)) if challenges else None,
-        standard_ids=frozenset(c.pk for c in standards) if standards else None,
-        funder_ids=_slug_ids(Organisation, f.funders, "funder"),
-        product_ids=_slug_ids(Product, f.products, "product"),
+        intervention_ids=frozenset(equivalent_ids(index, interventions)) if interventions else None,
+        challenge_ids=frozenset(_with_descendants(index, challenges)) if challenges else None,
+        standard_ids=frozenset(standards) if standards else None,
+        funder_ids=_slug_ids({slug: pk for pk, (slug, _) in index.orgs.items()}, f.funders, "funder"),
+        product_ids=_slug_ids({slug: pk for pk, (slug, _) in index.products.items()}, f.products, "product"),
         licences=f.licences,
         open_source=f.open_source,
     )
@@ -392,7 +395,7 @@ def filtered_projects(actor: Actor, filters: ProjectFilters) -> QuerySet[Project
     """The projects matching ``filters`` that the actor may list (for the map, the portfolio and exports)."""
     f = normalise(filters)
     visible, _ = visibility_q(actor, f.status)
-    return matching(visible, _conditions(_resolve(f)))
+    return matching(visible, _conditions(_resolve(project_index(), f)))
 
 
 # --- facets ---------------------------------------------------------------------------------------------------------
@@ -419,21 +422,6 @@ def country_names() -> dict[str, str]:
 
 def country_name(code: str) -> str:
     return country_names().get(code, code)
-
-
-_LABELS: dict[int, tuple[str, str]] = {}
-
-
-def _concept_labels(ids: Iterable[int]) -> dict[int, tuple[str, str]]:
-    """id -> (tag, "code name"), cached per process (classifications are reference data loaded by migrations)."""
-    wanted = set(ids)
-    missing = wanted - _LABELS.keys()
-    if missing:
-        for pk, scheme, code, name in Concept.objects.filter(pk__in=missing).values_list(
-            "pk", "scheme__code", "code", "name"
-        ):
-            _LABELS[pk] = (f"{SHORT_CODES.get(scheme, scheme)}:{code}", f"{code} {name}")
-    return {pk: _LABELS[pk] for pk in wanted if pk in _LABELS}
 
 
 def _facets(
@@ -478,7 +466,7 @@ def _facets(
         "challenge": count(index.by_challenge, "challenge"),
         "standard": count(index.by_standard, "standard"),
     }
-    labels = _concept_labels({pk for c in concept_counts.values() for pk in c})
+    labels = index.labels
     facets.append(
         _concept_facet("intervention", "Intervention (CDHI)", concept_counts["intervention"], labels, f.interventions)
     )
@@ -487,10 +475,7 @@ def _facets(
     )
     counts = count(index.by_funder, "funder")
     keys, more = _top(counts, r.funder_ids or ())
-    orgs = {
-        pk: (slug, name)
-        for pk, slug, name in Organisation.objects.filter(pk__in=keys).values_list("pk", "slug", "name")
-    }
+    orgs = index.orgs
     facets.append(
         Facet(
             "funder",
@@ -501,9 +486,7 @@ def _facets(
     )
     counts = count(index.by_product, "product")
     keys, more = _top(counts, r.product_ids or ())
-    products = {
-        pk: (slug, name) for pk, slug, name in Product.objects.filter(pk__in=keys).values_list("pk", "slug", "name")
-    }
+    products = index.products
     facets.append(
         Facet(
             "product",
@@ -548,12 +531,14 @@ def _concept_facet(
 
 @dataclass
 class _Index:
-    """Who has what, for every project: the postings (value -> project ids) of each filter and the sort keys.
+    """Who has what, for every project: the postings (value -> project ids) of each filter, each project's
+    relations, the sort keys, and the names and tags shown (organisations, products, concepts, the crosswalk).
 
-    Built from the database in a few queries and kept per process while the registry's *stamp* (counts and
-    latest changes of projects, products and their link tables: every write of the registry's services moves it)
-    stays the same. Filters and facets are then set intersections in memory; only the free text and the page's
-    projects go to the database.
+    Built from the database in a few queries and kept per process while the registry's *stamp* stays the same:
+    counts and latest changes of projects, products, organisations, their link tables, concepts and mappings (every
+    write of the registry's services saves the project or product, which moves ``updated_at`` and ``version``).
+    Filters and facets are then set intersections in memory; only the stamp, the free text and the page's projects
+    go to the database.
     """
 
     stamp: tuple[Any, ...]
@@ -572,6 +557,17 @@ class _Index:
     country: dict[int, str] = field(default_factory=dict)
     stage_rank: dict[int, int] = field(default_factory=dict)
     updated: dict[int, float] = field(default_factory=dict)
+    products_of: dict[int, list[int]] = field(default_factory=dict)
+    funders_of: dict[int, list[int]] = field(default_factory=dict)
+    implementers_of: dict[int, list[int]] = field(default_factory=dict)
+    interventions_of: dict[int, list[int]] = field(default_factory=dict)
+    challenges_of: dict[int, list[int]] = field(default_factory=dict)
+    orgs: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (slug, name)
+    products: dict[int, tuple[str, str]] = field(default_factory=dict)
+    labels: dict[int, tuple[str, str]] = field(default_factory=dict)  # concept id -> (tag, "code name")
+    concept_ids: dict[tuple[str, str], int] = field(default_factory=dict)  # (scheme, code) -> id
+    children: dict[int, list[int]] = field(default_factory=dict)
+    equivalent: dict[int, set[int]] = field(default_factory=dict)
 
 
 _INDEX: _Index | None = None
@@ -579,22 +575,46 @@ _INDEX_LOCK = threading.Lock()
 
 
 def _stamp() -> tuple[Any, ...]:
-    projects = Project.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), v=Sum("version"))
-    products = Product.objects.order_by().aggregate(n=Count("id"), last=Max("updated_at"), v=Sum("version"))
-    links = tuple(
-        model.objects.order_by().count() for model in (_Interventions, _Challenges, _Funders, _Products, _Standards)
-    )
-    return (connection.alias, connection.settings_dict.get("NAME"), *projects.values(), *products.values(), *links)
+    """One query: what moves whenever the registry, its organisations or the classifications change."""
+    from dhnet.taxonomy.models import Mapping
+
+    def table(model: Any) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    parts = []
+    for model in (Project, Product):
+        t = table(model)
+        parts += [
+            f"(SELECT COUNT(*) FROM {t})",
+            f"(SELECT MAX(updated_at) FROM {t})",
+            f"(SELECT SUM(version) FROM {t})",
+        ]
+    t = table(Organisation)
+    parts += [f"(SELECT COUNT(*) FROM {t})", f"(SELECT MAX(updated_at) FROM {t})"]
+    for model in (_Interventions, _Challenges, _Funders, _Implementers, _Products, _Standards, Concept, Mapping):
+        parts.append(f"(SELECT COUNT(*) FROM {table(model)})")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts))
+        row = cursor.fetchone()
+    return (connection.alias, connection.settings_dict.get("NAME"), *row)
 
 
-def _postings(rows: Iterable[tuple[Any, Any]]) -> dict[Any, set[int]]:
+def _postings(rows: Iterable[tuple[Any, Any]], of: dict[int, list[int]] | None = None) -> dict[Any, set[int]]:
     out: dict[Any, set[int]] = {}
     for pid, key in rows:
         out.setdefault(key, set()).add(pid)
+        if of is not None:
+            of.setdefault(pid, []).append(key)
     return out
 
 
+def _links(model: Any, column: str) -> Any:
+    return model.objects.order_by("id").values_list("project_id", column)
+
+
 def _build(stamp: tuple[Any, ...]) -> _Index:
+    from dhnet.taxonomy.models import Mapping, Relation
+
     index = _Index(stamp)
     rank = {s: i for i, s in enumerate(STAGE_ORDER[:-1])}  # discontinued ranks last
     for pid, status, country, stage, name, updated in (
@@ -609,13 +629,17 @@ def _build(stamp: tuple[Any, ...]) -> _Index:
         index.country[pid] = country
         index.stage_rank[pid] = rank.get(stage, -1)
         index.updated[pid] = updated.timestamp() if updated else 0.0
-    index.by_intervention = _postings(_Interventions.objects.order_by().values_list("project_id", "concept_id"))
-    index.by_challenge = _postings(_Challenges.objects.order_by().values_list("project_id", "concept_id"))
-    index.by_funder = _postings(_Funders.objects.order_by().values_list("project_id", "organisation_id"))
-    index.by_product = _postings(_Products.objects.order_by().values_list("project_id", "product_id"))
+    index.by_intervention = _postings(_links(_Interventions, "concept_id"), index.interventions_of)
+    index.by_challenge = _postings(_links(_Challenges, "concept_id"), index.challenges_of)
+    index.by_funder = _postings(_links(_Funders, "organisation_id"), index.funders_of)
+    _postings(_links(_Implementers, "organisation_id"), index.implementers_of)
+    index.by_product = _postings(_links(_Products, "product_id"), index.products_of)
     standards = _postings(_Standards.objects.order_by().values_list("concept_id", "product_id"))  # product -> concepts
     licence: dict[int, str] = {}
-    for pk, lic, is_open in Product.objects.order_by().values_list("pk", "licence", "open_source"):
+    for pk, slug, name, lic, is_open in Product.objects.order_by().values_list(
+        "pk", "slug", "name", "licence", "open_source"
+    ):
+        index.products[pk] = (slug, name)
         licence[pk] = (lic or "").lower()
         if is_open:
             index.open_products |= index.by_product.get(pk, set())
@@ -625,14 +649,29 @@ def _build(stamp: tuple[Any, ...]) -> _Index:
             index.by_standard.setdefault(concept_id, set()).update(pids)
         if licence.get(product_id):
             index.by_licence.setdefault(licence[product_id], set()).update(pids)
+    index.orgs = {
+        pk: (slug, name) for pk, slug, name in Organisation.objects.order_by().values_list("pk", "slug", "name")
+    }
+    for pk, scheme, code, name, parent in Concept.objects.order_by("ordinal").values_list(
+        "pk", "scheme__code", "code", "name", "parent_id"
+    ):
+        index.labels[pk] = (f"{SHORT_CODES.get(scheme, scheme)}:{code}", f"{code} {name}")
+        index.concept_ids[(scheme, code)] = pk
+        if parent is not None:
+            index.children.setdefault(parent, []).append(pk)
+    for source, target in (
+        Mapping.objects.order_by().filter(relation=Relation.EQUIVALENT).values_list("source_id", "target_id")
+    ):
+        index.equivalent.setdefault(source, set()).add(target)
+        index.equivalent.setdefault(target, set()).add(source)
     return index
 
 
 def project_index() -> _Index:
     """The index of the registry as it is now (rebuilt when the stamp moved)."""
     global _INDEX
-    stamp = _stamp()
     current = _INDEX
+    stamp = _stamp()
     if current is not None and current.stamp == stamp:
         return current
     with _INDEX_LOCK:
@@ -745,8 +784,8 @@ def search_projects(
         raise Invalid("page: a number from 1 to 10000")
     sort = _parse_sort(sort)
     f = normalise(filters)
-    resolved = _resolve(f)
     index = project_index()
+    resolved = _resolve(index, f)
     visible, unpublished = _visible_ids(index, actor, f.status)
     sets = _sets(index, resolved)
     matched = _intersect([visible, *sets.values()])
@@ -759,7 +798,7 @@ def search_projects(
     projects = _page_projects(ordered[offset : offset + per_page])
     result = SearchPage(
         projects=projects,
-        hits=hits(projects),
+        hits=hits(projects, index),
         total=total,
         facets=_facets(index, visible, sets, f, resolved) if facets else [],
         page=page,
@@ -816,42 +855,18 @@ class Hit:
 STAGE_LABELS: dict[str, str] = {str(k): str(v) for k, v in Stage.choices}
 
 
-def hits(projects: list[Project]) -> list[Hit]:
-    """The summaries of ``projects``, their relations read in five small queries whatever their number."""
-    ids = [p.pk for p in projects]
-    if not ids:
-        return []
-    named: dict[str, dict[int, list[dict[str, str]]]] = {}
-    for name, rows in (
-        (
-            "products",
-            _Products.objects.filter(project_id__in=ids)
-            .order_by("product__name")
-            .values_list("project_id", "product__slug", "product__name"),
-        ),
-        (
-            "funders",
-            _Funders.objects.filter(project_id__in=ids)
-            .order_by("organisation__name")
-            .values_list("project_id", "organisation__slug", "organisation__name"),
-        ),
-        (
-            "implementers",
-            _Implementers.objects.filter(project_id__in=ids)
-            .order_by("organisation__name")
-            .values_list("project_id", "organisation__slug", "organisation__name"),
-        ),
-    ):
-        named[name] = {}
-        for pid, slug, label in rows:
-            named[name].setdefault(pid, []).append({"slug": slug, "name": label})
-    tags: dict[str, dict[int, list[str]]] = {}
-    for name, model in (("interventions", _Interventions), ("challenges", _Challenges)):
-        rows = list(model.objects.filter(project_id__in=ids).order_by("id").values_list("project_id", "concept_id"))
-        labels = _concept_labels(c for _, c in rows)
-        tags[name] = {}
-        for pid, cid in rows:
-            tags[name].setdefault(pid, []).append(labels[cid][0])
+def hits(projects: list[Project], index: _Index | None = None) -> list[Hit]:
+    """The summaries of ``projects``, their relations and names read from the index (the one just used, or the
+    current one)."""
+    index = index if index is not None else project_index()
+
+    def named(table: dict[int, list[int]], names: dict[int, tuple[str, str]], pid: int) -> list[dict[str, str]]:
+        rows = [names[k] for k in table.get(pid, ()) if k in names]
+        return [{"slug": slug, "name": name} for slug, name in sorted(rows, key=lambda r: r[1].lower())]
+
+    def tags(table: dict[int, list[int]], pid: int) -> list[str]:
+        return [index.labels[k][0] for k in table.get(pid, ()) if k in index.labels]
+
     return [
         Hit(
             public_id=p.public_id,
@@ -861,11 +876,11 @@ def hits(projects: list[Project]) -> list[Hit]:
             status=p.status,
             stage=p.stage,
             stage_label=STAGE_LABELS.get(p.stage, p.stage),
-            products=named["products"].get(p.pk, []),
-            implementers=named["implementers"].get(p.pk, []),
-            funders=named["funders"].get(p.pk, []),
-            interventions=tags["interventions"].get(p.pk, []),
-            challenges=tags["challenges"].get(p.pk, []),
+            products=named(index.products_of, index.products, p.pk),
+            implementers=named(index.implementers_of, index.orgs, p.pk),
+            funders=named(index.funders_of, index.orgs, p.pk),
+            interventions=tags(index.interventions_of, p.pk),
+            challenges=tags(index.challenges_of, p.pk),
             national_scale=p.national_scale,
             description=p.description[:300],
         )
