@@ -128,6 +128,7 @@ CASES = [
     Case("published diff", "get", "/atlas/projects/{pub}/diff/?a=4&b=5", None),
     Case("draft-era diff", "get", "/atlas/projects/{pub}/diff/?a=1&b=5", None, only=SEES_DRAFT),
     Case("review queue", "get", "/atlas/review/", APPROVE),
+    Case("my projects", "get", "/atlas/mine/", JW),
     Case("country admins page", "get", "/atlas/admins/", MANAGE),
     Case(
         "appoint", "post", "/atlas/admins/", MANAGE, 302, form={"username": "digital_health_planner", "country": "KE"}
@@ -159,6 +160,7 @@ CASES = [
     Case("team api", "get", "/api/v1/atlas/projects/{draft}/team", JW, only=SEES_DRAFT),
     Case("team put api", "put", "/api/v1/atlas/projects/{draft}/team", JW, only=SEES_DRAFT, body={"usernames": []}),
     Case("review api", "get", "/api/v1/atlas/review", APPROVE),
+    Case("my projects api", "get", "/api/v1/atlas/my-projects", JW),
     Case("country admins api", "get", "/api/v1/atlas/country-admins", MANAGE),
     Case(
         "appoint api",

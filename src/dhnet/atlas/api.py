@@ -14,7 +14,7 @@ from ninja.errors import AuthenticationError
 from pydantic import Field
 
 from dhnet.atlas import services
-from dhnet.atlas.models import CountryAdmin, Product, RecordVersion
+from dhnet.atlas.models import CountryAdmin, Product, Project, RecordVersion
 from dhnet.platform.access import Actor, public, request_actor, requires
 
 router = Router(tags=["atlas"])
@@ -259,6 +259,17 @@ def project_out(view: services.ProjectView) -> ProjectOut:
     return ProjectOut(**view.data, current=view.current, published_version=view.published_version)
 
 
+def review_out(p: Project) -> ReviewOut:
+    return ReviewOut(
+        public_id=p.public_id,
+        name=p.name,
+        country=p.country,
+        status=p.status,
+        version=p.version,
+        submitted_at=p.submitted_at,
+    )
+
+
 def admin_out(row: CountryAdmin) -> CountryAdminOut:
     return CountryAdminOut(
         username=row.user.username,
@@ -451,20 +462,16 @@ def set_team(request: HttpRequest, pid: str, payload: TeamIn) -> list[str]:
     return [u.username for u in services.set_team(request_actor(request), pid, payload.usernames)]
 
 
+@router.get("/atlas/my-projects", response=list[ReviewOut], summary="Projects the caller created or is on the team of")
+@requires(services.PROJECT_WRITE)
+def my_projects(request: HttpRequest) -> list[ReviewOut]:
+    return [review_out(p) for p in services.my_projects(request_actor(request))]
+
+
 @router.get("/atlas/review", response=list[ReviewOut], summary="Projects awaiting the caller's approval or publication")
 @requires(services.PROJECT_APPROVE)
 def review_queue(request: HttpRequest) -> list[ReviewOut]:
-    return [
-        ReviewOut(
-            public_id=p.public_id,
-            name=p.name,
-            country=p.country,
-            status=p.status,
-            version=p.version,
-            submitted_at=p.submitted_at,
-        )
-        for p in services.review_queue(request_actor(request))
-    ]
+    return [review_out(p) for p in services.review_queue(request_actor(request))]
 
 
 # --- country administrators -----------------------------------------------------------------------------------------

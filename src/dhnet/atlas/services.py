@@ -1071,16 +1071,18 @@ def delete_product(actor: Actor, public_id: str) -> None:
 # --- projects -------------------------------------------------------------------------------------------------------
 
 
-def _write_project_rows(project: Project, inp: ProjectInput) -> None:
+def _write_project_rows(project: Project, inp: ProjectInput, *, fresh: bool = False) -> None:
+    """Write the project's related rows from ``inp`` (replacing the stored ones unless ``fresh``: a new project)."""
     project.products.set(inp.products)
     project.implementers.set(inp.implementers)
     project.funders.set(inp.funders)
     for name in PROJECT_TAG_FIELDS:
         getattr(project, name).set(inp.tags[name])
-    project.coverage.all().delete()
-    project.interop_links.all().delete()
-    project.budget_lines.all().delete()
-    project.metrics.all().delete()
+    if not fresh:
+        project.coverage.all().delete()
+        project.interop_links.all().delete()
+        project.budget_lines.all().delete()
+        project.metrics.all().delete()
     for rows in (inp.coverage, inp.interop_links, inp.budget, inp.metrics):
         for row in rows:
             row.pk = None
@@ -1150,7 +1152,7 @@ def save_project_input(
         project.created_now = existing is None  # the API answers 201 for a new record, 200 for a retried one
         if existing is None and actor.user_id is not None:
             project.team.add(actor.user_id)
-        _write_project_rows(project, inp)
+        _write_project_rows(project, inp, fresh=existing is None)
         snapshot = project_data(project)
         _snapshot(
             actor,
@@ -1355,6 +1357,15 @@ def review_queue(actor: Actor) -> list[Project]:
             return []
         waiting = waiting.filter(country__in=countries)
     return list(waiting.order_by("submitted_at", "country", "name"))
+
+
+def my_projects(actor: Actor) -> list[Project]:
+    """The projects ``actor`` created or is on the team of, in any state (their drafts and returned drafts first)."""
+    if actor.user_id is None:
+        return []
+    mine = Project.objects.filter(Q(created_by_id=actor.user_id) | Q(team__id=actor.user_id)).distinct()
+    order = {DRAFT: 0, SUBMITTED: 1, APPROVED: 2, PUBLISHED: 3, ARCHIVED: 4}
+    return sorted(mine, key=lambda p: (order.get(p.status, 9), p.country, p.name.lower()))
 
 
 # --- country administrators -----------------------------------------------------------------------------------------

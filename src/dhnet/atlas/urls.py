@@ -22,5 +22,6 @@ urlpatterns = [
     path("projects/<str:pid>/history/", views.project_history, name="project-history"),
     path("projects/<str:pid>/diff/", views.project_diff, name="project-diff"),
     path("review/", views.review, name="review"),
+    path("mine/", views.mine, name="mine"),
     path("admins/", views.country_admins, name="country-admins"),
 ]

@@ -461,6 +461,12 @@ def review(request: HttpRequest) -> HttpResponse:
     return render(request, "atlas/registry/review.html", context)
 
 
+@requires(services.PROJECT_WRITE)
+def mine(request: HttpRequest) -> HttpResponse:
+    context = {"projects": services.my_projects(request_actor(request)), "country_names": timezones.countries()}
+    return render(request, "atlas/registry/mine.html", context)
+
+
 @requires(services.REGISTRY_MANAGE)
 @require_http_methods(["GET", "POST"])
 def country_admins(request: HttpRequest) -> HttpResponse:
