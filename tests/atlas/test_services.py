@@ -147,3 +147,41 @@ def test_appoint_country_admin(world: dict[str, Any], operator: Actor, users: di
         services.appoint_country_admin(world["planner"], "digital_health_planner", "FR")
     assert services.may_administer(world["planner"], "KE")
     assert not services.may_administer(world["planner"], "FR")
+
+
+def test_canonical_shape_revalidates_to_itself_and_snapshots_match(world: dict[str, Any]) -> None:
+    """The export shape is the input shape: validating a stored project's data gives back the same content."""
+    project = services.create_project(world["partner"], project_payload())
+    fresh = Project.objects.get(pk=project.pk)
+    data = services.project_data(fresh)
+    assert services.validate_project(data).data == services._project_content(fresh)
+    snapshot = RecordVersion.objects.get(kind="project", public_id=project.public_id, version=1).snapshot
+    assert snapshot == data
+
+
+def test_public_ids_given_are_kept_when_free_and_never_reused(world: dict[str, Any]) -> None:
+    kept = services.create_project(world["partner"], project_payload(public_id="DE-ABCDEF"))
+    assert kept.public_id == "DE-ABCDEF"
+    other = services.create_project(world["partner"], project_payload(name="Other", public_id="DE-ABCDEF"))
+    assert other.public_id != "DE-ABCDEF"
+    wrong_country = services.create_project(world["partner"], project_payload(name="Third", public_id="KE-ABCDEF"))
+    assert wrong_country.public_id.startswith("DE-")
+    spare, _ = services.create_product(world["manager"], {**PRODUCT, "slug": "spare", "name": "Spare", "owner": None})
+    services.delete_product(world["manager"], spare.public_id)
+    assert services.new_public_id("SW") != spare.public_id
+    assert services._given_or_new_id(spare.public_id, "SW") != spare.public_id  # its versions keep it taken
+    with pytest.raises(Conflict, match="used by"):
+        services.delete_product(world["manager"], "dhis2")
+
+
+def test_team_and_my_projects(world: dict[str, Any], users: dict[str, Any]) -> None:
+    project = services.create_project(world["partner"], project_payload())
+    members = services.set_team(world["partner"], project.public_id, ["national_epidemiologist"])
+    assert [u.username for u in members] == ["national_epidemiologist", "partner"]  # the creator stays
+    assert [p.public_id for p in services.my_projects(world["epi"])] == [project.public_id]
+    edited = services.update_project(world["epi"], project.public_id, {"stage": "pilot"})  # now on the team
+    assert edited.version == 2
+    with pytest.raises(Invalid, match=r"team\[0\]"):
+        services.set_team(world["partner"], project.public_id, ["nobody"])
+    with pytest.raises(NotFound):
+        services.set_team(world["viewer"], project.public_id, [])
