@@ -45,7 +45,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
-from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus, Stage
+from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus, RecordVersion, Stage
 from dhnet.audit import services as audit
 from dhnet.network.models import Organisation
 from dhnet.platform.access import Actor
@@ -432,13 +432,20 @@ def _facets(
     def candidates(without: str) -> set[int]:
         return _intersect([visible, *(v for k, v in sets.items() if k != without)])
 
+    plain = visible is index.published  # the public listing: counts without other filters are cached
+
     def count(postings: dict[Any, set[int]], without: str) -> dict[Any, int]:
+        unfiltered = plain and not any(k != without for k in sets)
+        if unfiltered and without in index.published_counts:
+            return index.published_counts[without]
         cand = candidates(without)
         out = {}
         for key, pids in postings.items():
             n = len(pids & cand) if len(pids) < len(cand) else len(cand & pids)
             if n:
                 out[key] = n
+        if unfiltered:
+            index.published_counts[without] = out
         return out
 
     facets: list[Facet] = []
@@ -557,6 +564,10 @@ class _Index:
     country: dict[int, str] = field(default_factory=dict)
     stage_rank: dict[int, int] = field(default_factory=dict)
     updated: dict[int, float] = field(default_factory=dict)
+    text: dict[int, str] = field(default_factory=dict)  # name, description and public id, lower case
+    published: set[int] = field(default_factory=set)
+    published_counts: dict[str, dict[Any, int]] = field(default_factory=dict)  # facets of the plain listing
+    by_implementer: dict[int, set[int]] = field(default_factory=dict)
     products_of: dict[int, list[int]] = field(default_factory=dict)
     funders_of: dict[int, list[int]] = field(default_factory=dict)
     implementers_of: dict[int, list[int]] = field(default_factory=dict)
@@ -576,23 +587,20 @@ _INDEX_LOCK = threading.Lock()
 
 def _stamp() -> tuple[Any, ...]:
     """One query: what moves whenever the registry, its organisations or the classifications change."""
-    from dhnet.taxonomy.models import Mapping
 
     def table(model: Any) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
-    parts = []
-    for model in (Project, Product):
-        t = table(model)
-        parts += [
-            f"(SELECT COUNT(*) FROM {t})",
-            f"(SELECT MAX(updated_at) FROM {t})",
-            f"(SELECT SUM(version) FROM {t})",
-        ]
-    t = table(Organisation)
-    parts += [f"(SELECT COUNT(*) FROM {t})", f"(SELECT MAX(updated_at) FROM {t})"]
-    for model in (_Interventions, _Challenges, _Funders, _Implementers, _Products, _Standards, Concept, Mapping):
-        parts.append(f"(SELECT COUNT(*) FROM {table(model)})")
+    # Every write of the registry's services (and of its import and generator) stores a RecordVersion: its
+    # largest id moves with every change of a project or product; the counts catch deletions.
+    parts = [
+        f"(SELECT MAX(id) FROM {table(RecordVersion)})",
+        f"(SELECT COUNT(*) FROM {table(Project)})",
+        f"(SELECT COUNT(*) FROM {table(Product)})",
+        f"(SELECT MAX(updated_at) FROM {table(Product)})",
+        f"(SELECT COUNT(*) FROM {table(Organisation)})",
+        f"(SELECT MAX(updated_at) FROM {table(Organisation)})",
+    ]
     with connection.cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts))
         row = cursor.fetchone()
@@ -617,11 +625,12 @@ def _build(stamp: tuple[Any, ...]) -> _Index:
 
     index = _Index(stamp)
     rank = {s: i for i, s in enumerate(STAGE_ORDER[:-1])}  # discontinued ranks last
-    for pid, status, country, stage, name, updated in (
+    for pid, status, country, stage, name, updated, public_id, description in (
         Project.objects.order_by()
         .annotate(name_key=Lower("name"))
-        .values_list("id", "status", "country", "stage", "name_key", "updated_at")
+        .values_list("id", "status", "country", "stage", "name_key", "updated_at", "public_id", "description")
     ):
+        index.text[pid] = f"{name}\n{description.lower()}\n{public_id.lower()}"
         index.by_status.setdefault(status, set()).add(pid)
         index.by_country.setdefault(country, set()).add(pid)
         index.by_stage.setdefault(stage, set()).add(pid)
@@ -632,7 +641,7 @@ def _build(stamp: tuple[Any, ...]) -> _Index:
     index.by_intervention = _postings(_links(_Interventions, "concept_id"), index.interventions_of)
     index.by_challenge = _postings(_links(_Challenges, "concept_id"), index.challenges_of)
     index.by_funder = _postings(_links(_Funders, "organisation_id"), index.funders_of)
-    _postings(_links(_Implementers, "organisation_id"), index.implementers_of)
+    index.by_implementer = _postings(_links(_Implementers, "organisation_id"), index.implementers_of)
     index.by_product = _postings(_links(_Products, "product_id"), index.products_of)
     standards = _postings(_Standards.objects.order_by().values_list("concept_id", "product_id"))  # product -> concepts
     licence: dict[int, str] = {}
@@ -643,6 +652,7 @@ def _build(stamp: tuple[Any, ...]) -> _Index:
         licence[pk] = (lic or "").lower()
         if is_open:
             index.open_products |= index.by_product.get(pk, set())
+    index.published = index.by_status.get(PUBLISHED, set())
     for product_id, pids in index.by_product.items():
         index.with_products |= pids
         for concept_id in standards.get(product_id, ()):
@@ -699,9 +709,9 @@ def _intersect(sets: list[set[int]]) -> set[int]:
 
 def _visible_ids(index: _Index, actor: Actor, statuses: tuple[str, ...]) -> tuple[set[int], bool]:
     wanted = [s for s in dict.fromkeys(statuses) if s != PUBLISHED]
-    ids = set(index.by_status.get(PUBLISHED, set())) if not statuses or PUBLISHED in statuses else set()
     if not wanted:
-        return ids, False
+        return (index.published if not statuses or PUBLISHED in statuses else set()), False
+    ids = set(index.published) if PUBLISHED in statuses else set()
     countries = administered_countries(actor)
     if countries is not None and not countries:
         raise Forbidden("status: only a country's registry administrators may include unpublished projects")
@@ -715,10 +725,7 @@ def _sets(index: _Index, r: _Resolved) -> dict[str, set[int]]:
     """One set of project ids per active filter."""
     c: dict[str, set[int]] = {}
     if r.words:
-        text = Q()
-        for word in r.words:
-            text &= _text_q(word)
-        c["q"] = set(Project.objects.order_by().filter(text).values_list("id", flat=True))
+        c["q"] = _text_ids(index, r.words)
     if r.countries:
         c["country"] = _union(index.by_country, r.countries)
     if r.stages:
@@ -740,6 +747,22 @@ def _sets(index: _Index, r: _Resolved) -> dict[str, set[int]]:
     elif r.open_source is False:
         c["open_source"] = index.with_products - index.open_products
     return c
+
+
+def _text_ids(index: _Index, words: tuple[str, ...]) -> set[int]:
+    """Projects where every word occurs (case-insensitive) in the name, description or public id, or in the name
+    of one of their products, implementers or funders — the same as the SQL of :func:`_text_q`."""
+    result: set[int] | None = None
+    for word in words:
+        w = word.lower()
+        hits = {pid for pid, text in index.text.items() if w in text}
+        hits |= _union(index.by_product, [pk for pk, (_, name) in index.products.items() if w in name.lower()])
+        orgs = [pk for pk, (_, name) in index.orgs.items() if w in name.lower()]
+        hits |= _union(index.by_funder, orgs) | _union(index.by_implementer, orgs)
+        result = hits if result is None else result & hits
+        if not result:
+            break
+    return result or set()
 
 
 def _sort_key(index: _Index, sort: str) -> Callable[[int], Any]:
