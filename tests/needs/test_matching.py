@@ -166,3 +166,95 @@ def test_matching_reads_a_fixed_number_of_queries(
         project(f"KE-G{i:05d}", "KE", "pilot", [world["dhis2"]], ["cdhi-v1:2.2.4"], ["hsc:1.2"])
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(matching.rank(need, limit=100)) == 26
+
+
+def test_registry_changes_reach_the_next_match(world: dict[str, Any], operator: Actor) -> None:
+    """The registry snapshot kept between matches is rebuilt after any change made through the atlas services: a
+    project published, edited (stage, budget) and archived."""
+    from dhnet.atlas import services as atlas
+
+    pid = world["need"].public_id
+    assert "project:KE-AAAAAA" in _by_key(services.match(operator, pid))
+    new = atlas.create_project(
+        operator,
+        {
+            "name": "County stock tracker",
+            "country": "KE",
+            "stage": "pilot",
+            "products": ["openlmis"],
+            "interventions": ["cdhi-v1:3.2.2"],
+        },
+    )
+    assert f"project:{new.public_id}" not in _by_key(services.match(operator, pid))  # a draft counts nowhere
+    atlas.submit(operator, new.public_id)
+    atlas.approve(operator, new.public_id)
+    atlas.publish(operator, new.public_id)
+    found = _by_key(services.match(operator, pid))[f"project:{new.public_id}"]
+    assert found.parts[2].value == 0.0  # pilot, no outcomes
+    assert found.parts[8].reason == "no USD budget known for this deployment's: neutral"
+    atlas.update_project(
+        operator,
+        new.public_id,
+        {"stage": "scale", "budget": [{"phase": "deployment", "year": 2024, "amount": "40000", "currency": "USD"}]},
+    )
+    found = _by_key(services.match(operator, pid))[f"project:{new.public_id}"]
+    assert found.parts[2].value == 0.5  # at scale now
+    assert found.parts[8].reason == "this deployment's cost USD 40,000, within the budget of USD 100,000"
+    # openlmis: KE-B (150,000) and the new one (40,000): median 95,000; one deployment at scale
+    openlmis = _by_key(services.match(operator, pid))["product:openlmis"]
+    assert openlmis.parts[8].value == 1.0
+    assert openlmis.parts[2].reason == "1 published deployments at scale, 0 with outcome data"
+    atlas.archive(operator, new.public_id, "replaced")
+    after = _by_key(services.match(operator, pid))
+    assert f"project:{new.public_id}" not in after
+    assert after["product:openlmis"].parts[2].reason == "0 published deployments at scale, 0 with outcome data"
+
+
+def test_the_challenge_table_covers_every_challenge_with_existing_codes(db: Any) -> None:
+    import json
+
+    from dhnet.taxonomy.models import Concept
+
+    data = json.loads((matching.DATA / "challenge_interventions.json").read_text(encoding="utf-8"))
+    assert "it is NOT a WHO publication" in data["authorship"]
+    challenges = set(Concept.objects.filter(scheme__code="hsc", level=2).values_list("code", flat=True))
+    assert set(data["challenges"]) == challenges
+    assert len(challenges) == 43
+    interventions = set(Concept.objects.filter(scheme__code="cdhi-v1", level=3).values_list("code", flat=True))
+    for code, entry in data["challenges"].items():
+        assert entry["rationale"], code
+        assert entry["interventions"], code
+        assert set(entry["interventions"]) <= interventions, code
+    table = matching.challenge_table()
+    assert sum(len(v) for v in table.values()) == sum(len(e["interventions"]) for e in data["challenges"].values())
+
+
+def test_the_values_only_pass_agrees_with_the_explained_parts(db: Any, operator: Actor) -> None:
+    """On a generated registry, every candidate ranked (all of them: limit 200) has the score its parts add up to,
+    within rounding of the raw sum the fast values-only pass computed, and the order is by that score."""
+    from dhnet.atlas.generate import generate_registry, load_generated
+
+    registry = generate_registry(300, 12, 7)
+    load_generated(operator, registry)
+    country = registry["projects"][0]["country"]
+    tagged = [t for p in registry["projects"] if p["country"] == country for t in p["challenges"]]
+    need, _ = services.create_need(
+        operator,
+        {
+            "country": country,
+            "title": "generated",
+            "challenges": sorted(set(tagged))[:3],
+            "standards": ["standard:hl7-fhir"],
+            "languages": ["fr"],
+            "connectivity": "none",
+            "budget": "120000",
+        },
+    )
+    ranked = services.match(operator, need.public_id, limit=200)
+    assert len(ranked) > 20
+    for m in ranked:
+        assert m.score == round(100 * sum(p.points for p in m.parts), 1)
+        assert abs(m.score - 100 * m.detail["raw"]) <= 0.1, (m.key, m.score, m.detail["raw"])
+    assert [m.score for m in ranked] == sorted((m.score for m in ranked), reverse=True)
+    top = services.match(operator, need.public_id, limit=7)
+    assert [m.key for m in top] == [m.key for m in ranked[:7]]

@@ -260,6 +260,12 @@ class Snapshot:
     product_countries: dict[int, frozenset[str]] = field(default_factory=dict)
     product_scale: dict[int, int] = field(default_factory=dict)
     product_outcomes: dict[int, int] = field(default_factory=dict)
+    #: crosswalk classes, the challenge table and concept tags (taxonomy data, counted in the fingerprint)
+    classes: dict[int, frozenset[int]] = field(default_factory=dict)
+    table: dict[int, set[int]] = field(default_factory=dict)
+    tags: dict[int, str] = field(default_factory=dict)
+    #: per deployment: the evidence value (half at scale, half outcome data), need-independent
+    evidence: dict[int, float] = field(default_factory=dict)
     costs: dict[str, dict[int, Decimal]] = field(default_factory=dict)
     medians: dict[str, dict[int, tuple[int, Decimal]]] = field(default_factory=dict)
 
@@ -271,6 +277,8 @@ class Snapshot:
             self.product_countries[prod] = frozenset(self.projects[pid][2] for pid in deployments)
             self.product_scale[prod] = sum(1 for pid in deployments if self.projects[pid][3] in SCALE_STAGES)
             self.product_outcomes[prod] = sum(1 for pid in deployments if pid in self.outcome_projects)
+        for pid, (_, _, _, stage) in self.projects.items():
+            self.evidence[pid] = 0.5 * (stage in SCALE_STAGES) + 0.5 * (pid in self.outcome_projects)
 
     def median_cost(self, currency: str) -> dict[int, tuple[int, Decimal]]:
         """Product id -> (deployments with a budget in ``currency``, the median of their totals)."""
@@ -400,6 +408,14 @@ def snapshot() -> Snapshot:
             product_standards=_group(
                 Product.standards.through.objects.order_by().values_list("product_id", "concept_id")
             ),
+            classes=equivalence_classes(),
+            table=challenge_table(),
+            tags={
+                cid: f"{scheme}:{code}"
+                for cid, scheme, code in Concept.objects.filter(
+                    scheme__code__in=("cdhi-v1", "cdhi-2023", "hsc", "standard")
+                ).values_list("id", "scheme__code", "code")
+            },
         )
         _SNAPSHOTS[key] = built
     return built
@@ -438,35 +454,25 @@ def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | Non
     challenges = list(need.challenges.select_related("scheme").order_by("ordinal"))
     challenge_tags = {c.pk: c.tag for c in challenges}
     required = list(need.standards.select_related("scheme").order_by("ordinal"))
-    classes = equivalence_classes()
-    challenge_ids = [c.pk for c in challenges]
-    table = challenge_table()
     reg = snapshot()
+    classes = reg.classes
+    challenge_ids = [c.pk for c in challenges]
+    table = reg.table
     cooc = _co_occurrence(reg, challenge_ids, classes, int(config["co_occurrence_min"]))
     need_challenges = set(challenge_ids)
-    concept_by_id = {
-        c.pk: c for c in Concept.objects.filter(pk__in={i for c in challenge_ids for i in table.get(c, ())})
-    }
+    listed_ids = {i for c in challenge_ids for i in table.get(c, ())}
+    expanded = {c.pk for c in equivalents(Concept.objects.filter(pk__in=listed_ids))}
     targets: dict[int, set[int]] = {}
     from_table: dict[int, set[int]] = {}
     for cid in challenge_ids:
-        listed = [concept_by_id[i] for i in table.get(cid, ()) if i in concept_by_id]
-        from_table[cid] = {c.pk for c in equivalents(listed)}
+        # the challenge's own interventions and those of the equivalents found that belong to them
+        own = table.get(cid, set())
+        from_table[cid] = {i for i in expanded if i in own or not classes.get(i, frozenset()).isdisjoint(own)}
         targets[cid] = from_table[cid] | cooc[cid]
     every_target = set().union(*targets.values()) if targets else set()
-    tag_cache: dict[int, str] = {}
 
     def tag_of() -> dict[int, str]:
-        if not tag_cache:
-            tag_cache.update(
-                {
-                    cid: f"{scheme}:{code}"
-                    for cid, scheme, code in Concept.objects.filter(
-                        scheme__code__in=("cdhi-v1", "cdhi-2023", "hsc", "standard")
-                    ).values_list("id", "scheme__code", "code")
-                }
-            )
-        return tag_cache
+        return reg.tags
 
     costs = reg.cost(need.currency)
     medians = reg.median_cost(need.currency)
@@ -700,36 +706,78 @@ def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | Non
         """The score shown: the sum of the parts' rounded points (as :func:`_match` makes it), x 100, rounded."""
         return round(100 * sum(round(w * v, 4) for w, (v, _) in zip(weight_list, values, strict=True)), 1)
 
-    # 1. values only, every candidate: (raw score, kind, id, values)
-    scored: list[tuple[float, str, int, list[Explained]]] = []
+    w_fit, w_std, w_ev, w_fb, w_open, w_sim, w_lang, w_conn, w_cost = weight_list
+    feedback_value = {pid: (mean - 1) / 4 for pid, (_, mean) in feedback_of.items()}
+    float_budget = float(budget) if budget is not None else None
+    n_challenges, n_required = len(challenge_ids), len(required_ids)
+    target_list = [(cid, targets[cid]) for cid in challenge_ids]
+
+    def project_raw(pid: int, same: float) -> float | None:
+        """``raw(project_parts(pid, False))`` without building the parts (the same values, for every deployment of
+        the region); None when the deployment addresses none of the need's challenges."""
+        ints = reg.project_interventions.get(pid, empty)
+        tagged = reg.project_challenges.get(pid, empty)
+        if ints.isdisjoint(every_target) and tagged.isdisjoint(need_challenges):
+            return None
+        covered = sum(1 for cid, t in target_list if not ints.isdisjoint(t) or cid in tagged)
+        prods = reg.project_products.get(pid, empty)
+        product_standards, (open_value, _), (language_value, _), (connectivity_value, _) = of_products(prods)
+        if n_required:
+            links = reg.link_standards.get(pid)
+            supported = product_standards | links if links else product_standards
+            standards_value = len(required_ids & supported) / n_required
+        else:
+            standards_value = 1.0
+        if float_budget is None:
+            cost_value = 1.0
+        else:
+            spent = costs.get(pid)
+            cost_value = neutral if spent is None else (1.0 if spent <= budget else float_budget / float(spent))
+        return (
+            w_fit * covered / n_challenges
+            + w_std * standards_value
+            + w_ev * reg.evidence[pid]
+            + w_fb * feedback_value.get(pid, neutral)
+            + w_open * open_value
+            + w_sim * same
+            + w_lang * language_value
+            + w_conn * connectivity_value
+            + w_cost * cost_value
+        )
+
+    # 1. values only, every candidate: (raw score, kind, id)
+    scored: list[tuple[float, str, int]] = []
     for prod in products:
         values = product_parts(prod, False)
         if values is not None:
-            scored.append((raw(values), "product", prod, values))
+            scored.append((raw(values), "product", prod))
     for country in region_countries:
+        same = 1.0 if country == need.country else 0.5
         for pid in reg.by_country.get(country, ()):
-            values = project_parts(pid, False)
-            if values is not None:
-                scored.append((raw(values), "project", pid, values))
+            value = project_raw(pid, same)
+            if value is not None:
+                scored.append((value, "project", pid))
     if not scored:
         return []
     # 2. those that may be among the best once rounded (the raw sum is within 0.1 points of the score shown),
     #    ordered by the score shown, then kind, name and reference
     scored.sort(key=lambda row: -row[0])
     floor = scored[min(limit, len(scored)) - 1][0] - 0.002
-    best: list[tuple[float, str, str, str, int]] = []
-    for raw_score, kind, ident, values in scored:
+    best: list[tuple[float, str, str, str, int, float]] = []
+    for raw_score, kind, ident in scored:
         if raw_score < floor:
             break
+        values = product_parts(ident, False) if kind == "product" else project_parts(ident, False)
+        assert values is not None
         if kind == "product":
             ref, name = products[ident]["slug"], products[ident]["name"]
         else:
             ref, name = reg.projects[ident][0], reg.projects[ident][1]
-        best.append((-shown(values), kind, name.lower(), ref, ident))
+        best.append((-shown(values), kind, name.lower(), ref, ident, raw_score))
     best.sort()
     # 3. words for the best
     results = []
-    for _, kind, _, ref, ident in best[:limit]:
+    for _, kind, _, ref, ident, raw_score in best[:limit]:
         if kind == "product":
             explained = product_parts(ident, True)
             name, country = products[ident]["name"], ""
@@ -738,7 +786,9 @@ def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | Non
             name, country = reg.projects[ident][1], reg.projects[ident][2]
         assert explained is not None
         parts = [_part(n, v, reason) for n, (v, reason) in zip(names, explained, strict=True)]
-        results.append(_match(kind, ref, name, parts, decided, country))
+        match = _match(kind, ref, name, parts, decided, country)
+        match.detail["raw"] = raw_score  # the values-only pass's sum (0..1), for checking it against the parts
+        results.append(match)
     return results
 
 
