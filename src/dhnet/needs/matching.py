@@ -164,13 +164,13 @@ def countries_in_region(region: str) -> set[str]:
     return set(network.countries_in_region(region))
 
 
-def feedback_means(published: Any) -> dict[int, tuple[int, float]]:
-    """Project id -> (visible ratings, mean of the five dimension means) for the deployments among ``published`` (a
-    queryset of projects) whose summary (``feedback.services.summaries``) shows means, i.e. that have at least
-    ``FEEDBACK_MIN_RATINGS`` visible ratings. The deployments that reach the minimum are found first in one grouped
-    query over the ratings, so that the summaries are read for those only."""
+def feedback_means() -> dict[int, tuple[int, float]]:
+    """Project id -> (visible ratings, mean of the five dimension means) for the published deployments whose
+    summary (``feedback.services.summaries``) shows means, i.e. that have at least ``FEEDBACK_MIN_RATINGS`` visible
+    ratings. The deployments that reach the minimum are found first in one grouped query over the ratings, so that
+    the summaries are read for those only."""
     enough = (
-        Rating.objects.filter(project__in=published, status=RatingStatus.VISIBLE)
+        Rating.objects.filter(project__status=PUBLISHED, status=RatingStatus.VISIBLE)
         .order_by()
         .values("project_id")
         .annotate(n=Count("id"))
@@ -476,7 +476,7 @@ def rank(need: Need, *, limit: int = 20, decided: dict[str, MatchDecision] | Non
 
     costs = reg.cost(need.currency)
     medians = reg.median_cost(need.currency)
-    feedback_of = feedback_means(Project.objects.filter(status=PUBLISHED))
+    feedback_of = feedback_means()
     region = who_region(need.country)
     region_countries = countries_in_region(region) if region else {need.country}
     region_countries.add(need.country)
