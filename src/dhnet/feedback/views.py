@@ -39,7 +39,10 @@ def _project_context(actor: Actor, public_id: str) -> dict[str, Any]:
     chart = ""
     if summary.means is not None:
         chart = charts.means_svg(
-            summary.means, LABELS, title=f"Mean user rating per dimension ({summary.count} ratings)", svg_id="means"
+            summary.means,
+            LABELS,
+            title=f"Mean user rating per dimension ({summary.count} ratings)",
+            svg_id="means-chart",
         )
     status = services.rater_status(actor, project)
     mine = services.my_rating(actor, public_id) if actor.is_authenticated else None
