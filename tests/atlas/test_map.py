@@ -173,3 +173,13 @@ def test_map_page_and_api(registry: Any) -> None:
     assert client.get("/api/v1/atlas/map?svg=true").json()["svg"].startswith("<svg")
     assert client.get("/api/v1/atlas/map?stage=bogus").status_code == 400
     assert client.get("/atlas/map/?status=draft").status_code == 403
+
+
+def test_rings_across_the_antimeridian_are_unwrapped() -> None:
+    # a box from 170°E to 170°W (crossing 180°), and one that does not cross
+    crossing = [[[(170.0, 10.0), (-170.0, 10.0), (-170.0, 20.0), (170.0, 20.0), (170.0, 10.0)]]]
+    plain = [[[(10.0, 10.0), (20.0, 10.0), (20.0, 20.0), (10.0, 10.0)]]]
+    out = maps.unwrap_antimeridian(crossing + plain)
+    assert out[0] == [[(170.0, 10.0), (190.0, 10.0), (190.0, 20.0), (170.0, 20.0), (170.0, 10.0)]]
+    assert out[1] == [[(-190.0, 10.0), (-170.0, 10.0), (-170.0, 20.0), (-190.0, 20.0), (-190.0, 10.0)]]
+    assert out[2] == plain[0]

@@ -20,6 +20,7 @@ Org-unit map
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -124,6 +125,37 @@ def decode_topology(topology: dict[str, Any], object_name: str) -> list[Feature]
     return out
 
 
+def unwrap_antimeridian(polygons: list[svg.Polygon]) -> list[svg.Polygon]:
+    """Polygons whose rings cross the antimeridian (Russia, Fiji: world-atlas keeps them whole, as spherical
+    shapes) drawn without a line across the whole map: each such ring is made continuous (longitudes shifted by
+    360° where consecutive points jump by more than 180°) and drawn twice, once on each side; the map's frame
+    clips what lies beyond ±180°."""
+    out: list[svg.Polygon] = []
+    for polygon in polygons:
+        crossing = any(abs(b[0] - a[0]) > 180 for ring in polygon for a, b in itertools.pairwise(ring))
+        if not crossing:
+            out.append(polygon)
+            continue
+        rings = []
+        for ring in polygon:
+            shift = 0.0
+            fixed = [ring[0]]
+            for a, b in itertools.pairwise(ring):
+                if b[0] - a[0] > 180:
+                    shift -= 360
+                elif a[0] - b[0] > 180:
+                    shift += 360
+                fixed.append((b[0] + shift, b[1]))
+            rings.append(fixed)
+        out.append(rings)
+        xs = [x for ring in rings for x, _ in ring]
+        if max(xs) > 180:
+            out.append([[(x - 360, y) for x, y in ring] for ring in rings])
+        if min(xs) < -180:
+            out.append([[(x + 360, y) for x, y in ring] for ring in rings])
+    return out
+
+
 @functools.cache
 def numeric_to_alpha2() -> dict[str, str]:
     table = {}
@@ -174,7 +206,7 @@ def world(path: Path = WORLD_FILE) -> World | None:
     projection = svg.Projection.fit(bbox, "planar", width=svg.MAP_WIDTH, max_height=700, pad=4)
     outlines = []
     for code, feature in named:
-        d = svg.polygons_path(feature.polygons, projection, tolerance=0.6)
+        d = svg.polygons_path(unwrap_antimeridian(feature.polygons), projection, tolerance=0.6)
         if d:
             outlines.append(Outline(code, feature.name, d))
     return World(projection.width, projection.height, tuple(outlines))
