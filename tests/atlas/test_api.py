@@ -104,3 +104,18 @@ def test_nul_and_odd_identifiers_are_404_not_500(world: dict[str, Any], users: d
         assert client.get(url).status_code == 404, url
     assert client.get("/atlas/projects/DE-%00/").status_code == 404
     assert client.get("/atlas/products/a%00b/history/").status_code == 404
+
+
+def test_contact_email_changes_are_for_signed_in_users(world: dict[str, Any], users: dict[str, Any]) -> None:
+    planner = login(Client(), users["digital_health_planner"])
+    pid = _send(planner, "POST", "/api/v1/atlas/projects", project_payload()).json()["public_id"]
+    for step in ("submit", "approve", "publish"):
+        assert _send(planner, "POST", f"/api/v1/atlas/projects/{pid}/{step}", {}).status_code == 200
+    edited = _send(planner, "PATCH", f"/api/v1/atlas/projects/{pid}", {"contact_email": "new@example.org"})
+    assert edited.json()["status"] == "published"  # an administrator's edit stays published
+    assert edited.json()["version"] == 5
+    signed_in = planner.get(f"/api/v1/atlas/projects/{pid}/diff?a=4&b=5").json()
+    assert [c["field"] for c in signed_in] == ["contact_email"]
+    assert Client().get(f"/api/v1/atlas/projects/{pid}/diff?a=4&b=5").json() == []
+    page = Client().get(f"/atlas/projects/{pid}/diff/?a=4&b=5").content.decode()
+    assert "new@example.org" not in page

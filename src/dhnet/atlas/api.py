@@ -438,7 +438,7 @@ def project_versions(request: HttpRequest, pid: str) -> list[VersionOut]:
 def project_version(request: HttpRequest, pid: str, number: int) -> VersionDetailOut:
     row = services.version(_viewer(request), "project", pid, number)
     snapshot = dict(row.snapshot)
-    if not request_actor(request).is_authenticated and not request.headers.get("Authorization"):
+    if not _viewer(request).is_authenticated:
         snapshot["contact_email"] = ""
     return VersionDetailOut(**version_out(row).model_dump(), snapshot=snapshot)
 
@@ -446,8 +446,10 @@ def project_version(request: HttpRequest, pid: str, number: int) -> VersionDetai
 @router.get("/atlas/projects/{pid}/diff", auth=None, response=list[ChangeOut], summary="Changes between two versions")
 @public
 def project_diff(request: HttpRequest, pid: str, q: Query[DiffQuery]) -> list[ChangeOut]:
-    changes = services.diff(_viewer(request), "project", pid, q.a, q.b)
-    return [ChangeOut(**vars(c)) for c in changes]
+    viewer = _viewer(request)
+    changes = services.diff(viewer, "project", pid, q.a, q.b)
+    hidden = () if viewer.is_authenticated else ("contact_email",)  # for signed-in users only
+    return [ChangeOut(**vars(c)) for c in changes if c.field not in hidden]
 
 
 @router.get("/atlas/projects/{pid}/team", response=list[str], summary="The project's team (usernames)")
