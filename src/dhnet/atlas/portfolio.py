@@ -21,9 +21,11 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import Lower
 
 from dhnet.atlas.maps import UnitMap, country_unit_map
 from dhnet.atlas.models import BudgetLine, CostPhase, Coverage, InteropLink, Project, ProjectStatus
@@ -33,6 +35,7 @@ from dhnet.atlas.search import (
     STAGE_ORDER,
     Hit,
     country_names,
+    project_index,
 )
 from dhnet.atlas.search import (
     hits as search_hits,
@@ -238,41 +241,54 @@ def country_portfolio(actor: Actor, country: str, *, include_unpublished: bool =
         raise Invalid(f"country: {country[:10]!r} is not an ISO 3166-1 alpha-2 code (two letters, e.g. KE)")
     qs, unpublished = _projects(actor, code, include_unpublished)
     projects = list(
-        qs.order_by("name", "id").prefetch_related(
-            "products", "funders", "implementers", "interventions__scheme", "challenges__scheme"
+        qs.order_by(Lower("name"), "id").only(
+            "pk", "public_id", "name", "country", "status", "stage", "national_scale", "description"
         )
     )
-    hits = search_hits(projects)
+    index = project_index()  # relations and names, without prefetching them for hundreds of projects
+    hits = search_hits(projects, index)
     stage_counts: dict[str, int] = defaultdict(int)
     for p in projects:
         stage_counts[p.stage] += 1
     stages = [StageCount(s, STAGE_LABELS[s], stage_counts[s]) for s in STAGE_ORDER if stage_counts.get(s)]
-    products: dict[str, ProductUse] = {}
+    products: dict[int, ProductUse] = {}
     for p in projects:
-        for product in p.products.all():
-            use = products.setdefault(product.slug, ProductUse(product.slug, product.name, 0, [], product.open_source))
+        for pk in index.products_of.get(p.pk, ()):
+            slug, name = index.products[pk]
+            use = products.setdefault(pk, ProductUse(slug, name, 0, [], pk in index.open_product_ids))
             use.projects += 1
             if p.stage not in use.stages:
                 use.stages.append(p.stage)
     for use in products.values():
         use.stages.sort(key=STAGE_ORDER.index)
-    funders = _funders(qs, projects)
+    funders = _funders(qs, projects, index)
     lines = BudgetLine.objects.filter(project__in=qs)
     budgets = budget_tables(lines)
+    kinds = dict(InteropLink.Kind.choices)
     links = [
         LinkRow(
-            source=link.project.public_id,
-            source_name=link.project.name,
-            kind=link.kind,
-            kind_label=str(InteropLink.Kind(link.kind).label),
-            target=link.target.public_id if link.target is not None else "",
-            target_name=link.target.name if link.target is not None else link.target_name,
-            standard=link.standard.tag if link.standard is not None else "",
-            standard_name=link.standard.name if link.standard is not None else "",
+            source=source,
+            source_name=source_name,
+            kind=kind,
+            kind_label=str(kinds.get(kind, kind)),
+            target=target or "",
+            target_name=target_name or named,
+            standard=index.labels[standard][0] if standard in index.labels else "",
+            standard_name=index.labels[standard][1] if standard in index.labels else "",
         )
-        for link in InteropLink.objects.filter(project__in=qs)
-        .select_related("project", "target", "standard__scheme")
-        .order_by("project__name", "id")
+        for source, source_name, kind, target, target_name, named, standard in InteropLink.objects.filter(
+            project__in=qs
+        )
+        .order_by(Lower("project__name"), "id")
+        .values_list(
+            "project__public_id",
+            "project__name",
+            "kind",
+            "target__public_id",
+            "target__name",
+            "target_name",
+            "standard_id",
+        )
     ]
     places = list(
         Coverage.objects.filter(project__in=qs, orgunit__isnull=True)
@@ -307,11 +323,12 @@ def country_portfolio(actor: Actor, country: str, *, include_unpublished: bool =
     return portfolio
 
 
-def _funders(qs: QuerySet[Project], projects: list[Project]) -> list[FunderRow]:
+def _funders(qs: QuerySet[Project], projects: list[Project], index: Any) -> list[FunderRow]:
     rows: dict[str, FunderRow] = {}
     for p in projects:
-        for org in p.funders.all():
-            row = rows.setdefault(org.slug, FunderRow(org.slug, org.name, 0, {}))
+        for pk in index.funders_of.get(p.pk, ()):
+            slug, name = index.orgs[pk]
+            row = rows.setdefault(slug, FunderRow(slug, name, 0, {}))
             row.projects += 1
     for slug, name, currency, amount in (
         BudgetLine.objects.filter(project__in=qs)

@@ -559,6 +559,7 @@ class _Index:
     by_standard: dict[int, set[int]] = field(default_factory=dict)
     by_licence: dict[str, set[int]] = field(default_factory=dict)
     open_products: set[int] = field(default_factory=set)  # projects with an open-source product
+    open_product_ids: set[int] = field(default_factory=set)  # the open-source products
     with_products: set[int] = field(default_factory=set)
     name_key: dict[int, str] = field(default_factory=dict)
     country: dict[int, str] = field(default_factory=dict)
@@ -651,6 +652,7 @@ def _build(stamp: tuple[Any, ...]) -> _Index:
         index.products[pk] = (slug, name)
         licence[pk] = (lic or "").lower()
         if is_open:
+            index.open_product_ids.add(pk)
             index.open_products |= index.by_product.get(pk, set())
     index.published = index.by_status.get(PUBLISHED, set())
     for product_id, pids in index.by_product.items():
