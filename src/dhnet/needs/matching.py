@@ -35,7 +35,11 @@ same WHO region. Its score is the sum over the parts of ``weight x value`` (each
     its published deployments' budgets in that currency) is within the need's budget, else budget / cost; 1 when
     the need states no budget, 0.5 when no cost in that currency is known.
 
-All registry-wide aggregates are read in a fixed number of queries whatever the number of candidates.
+Speed (the floor: p95 <= 300 ms on 10,000 projects). The published registry is read into a :class:`Snapshot` in a
+fixed number of queries whatever the number of candidates, with per-product aggregates precomputed, and kept per
+process until a cheap fingerprint (count, version sum and last update of projects and products, the crosswalk's
+size) changes. Ratings are read fresh on every match. Every candidate is first scored by values only (a deployment
+without building its parts); only the best are explained in words.
 """
 
 from __future__ import annotations
