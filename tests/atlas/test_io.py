@@ -291,3 +291,21 @@ def test_update_through_import_is_a_new_version(manager: Actor, registry: dict[s
 
 def test_row_error_is_a_value() -> None:
     assert RowError(3, "budget[0].year", "x") == RowError(3, "budget[0].year", "x")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "doc"),
+    [
+        ("json", {"projects": [{"name": "x", "country": "KE", "budget": 5, "coverage": "here", "funders": 3}]}),
+        ("json", {"projects": [7, None, [], {"name": {"a": 1}}], "products": [{"slug": 5}, "dhis2"]}),
+        ("json", {"organisations": [{"slug": 1}, 5], "projects": []}),
+        ("dha", [{"name": "x", "country": "KE", "x_dhnet": [1], "stages": "soon"}]),
+        ("dha", [{"name": "x", "country": "KE", "software": 5, "coverage": [1, {"district": 2}], "dhis": ["a"]}]),
+        ("dha", [{"interoperability_links": [5, {"id": None, "link": 7}], "stages": [{"id": "x"}, 3]}, "junk"]),
+    ],
+)
+def test_junk_structures_are_row_errors_not_crashes(manager: Actor, fmt: str, doc: Any) -> None:
+    report = import_projects(manager, json.dumps(doc).encode(), fmt)
+    assert report.errors
+    assert all(isinstance(e.row, int) and e.message for e in report.errors)
+    assert Project.objects.count() == 0

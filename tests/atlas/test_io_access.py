@@ -160,3 +160,18 @@ def test_a_draft_is_only_in_its_importer_and_managers_exports(users: dict[str, U
     anonymous = Client().get("/atlas/export.csv")
     assert anonymous["Content-Disposition"] == 'attachment; filename="atlas.csv"'
     assert pid not in anonymous.content.decode()
+
+
+def test_an_unreadable_file_is_a_400_report_naming_the_problem(users: dict[str, User]) -> None:
+    client = login(Client(), users["partner"])
+    answer = client.post("/api/v1/atlas/import?format=json", data=b"{not json", content_type="application/json")
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["errors"] == [{"row": 0, "field": "file", "message": body["errors"][0]["message"]}]
+    assert "not JSON" in body["detail"]
+    answer = client.post("/api/v1/atlas/import?format=xml", data=GOOD, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] == "format"
+    multipart = client.post("/api/v1/atlas/import", {"other": SimpleUploadedFile("r.json", GOOD)})
+    assert multipart.status_code == 400
+    assert "no field 'file'" in multipart.json()["detail"]

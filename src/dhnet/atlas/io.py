@@ -655,7 +655,8 @@ class _Importer:
             for name in ("implementers", "funders"):
                 if isinstance(p.get(name), list):
                     wanted.update(s for s in p[name] if isinstance(s, str))
-            for line in p.get("budget") or []:
+            budget = p.get("budget")
+            for line in budget if isinstance(budget, list) else []:
                 if isinstance(line, dict) and isinstance(line.get("funder"), str):
                     wanted.add(line["funder"])
         for _, prod in products:

@@ -33,6 +33,7 @@ class RowErrorOut(Schema):
 
 class ReportOut(Schema):
     ok: bool
+    detail: str = Field(description="what went wrong, in one line ('' when ok)")
     created: int
     updated: int
     unchanged: int
@@ -80,11 +81,27 @@ def read_upload(request: HttpRequest) -> bytes:
     "/atlas/import",
     response={200: ReportOut, 400: ReportOut},
     summary="Import projects (and products) from JSON, CSV or DHA records: all or nothing, a report per row",
+    description="The file is the request body (any content type), or the field `file` of a multipart/form-data "
+    "form. 200: the report; 400: the report with every bad row (`row`: the CSV line number, else the record's "
+    "position from 1; 0 for the file as a whole) and nothing stored. Importing the same file again stores nothing.",
 )
 @requires(services.PROJECT_WRITE)
 def import_registry(request: HttpRequest, q: Query[ImportParams]) -> Status[ReportOut]:
-    report = io.import_projects(request_actor(request), read_upload(request), q.format, publish=q.publish)
-    return Status(200 if report.ok else 400, ReportOut(**report.as_dict()))
+    try:
+        report = io.import_projects(request_actor(request), read_upload(request), q.format, publish=q.publish)
+    except Invalid as exc:  # the file as a whole: a report with one error (row 0), like the row errors
+        where, sep, problem = exc.message.partition(": ")
+        field, message = (where, problem) if sep and " " not in where else ("", exc.message)
+        report = io.ImportReport(errors=[io.RowError(0, field, message)])
+    body = report.as_dict()
+    if not report.ok:
+        first = report.errors[0]
+        body["detail"] = (
+            f"nothing imported: {len(report.errors)} problem(s); first: row {first.row} {first.field}: {first.message}"
+        )
+    else:
+        body["detail"] = ""
+    return Status(200 if report.ok else 400, ReportOut(**body))
 
 
 def export_response(actor: Actor, fmt: str, country: str | None) -> HttpResponse:
@@ -108,6 +125,17 @@ def export_response(actor: Actor, fmt: str, country: str | None) -> HttpResponse
     "/atlas/export",
     auth=None,
     summary="Export projects as JSON, CSV or DHA records (public: published ones; more for their team and admins)",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file: JSON (format json or dha) or CSV (format csv)",
+                "content": {
+                    "application/json": {"schema": {}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
 )
 @public
 def export_registry(request: HttpRequest, q: Query[ExportParams]) -> HttpResponse:
