@@ -69,6 +69,8 @@ CASES = [
     Case("private need page", "get", "/needs/{private}/", None, only=SEES_PRIVATE, denied=404),
     Case("public need page", "get", "/needs/{public}/", None),
     Case("unknown need page", "get", "/needs/KE-N222222/", None, ok=404),
+    Case("need edit form", "get", "/needs/{private}/edit", WRITE),
+    Case("need edit", "post", "/needs/{private}/edit", WRITE, 302, form=NEW_FORM | {"status": "addressed"}),
     Case("decide", "post", "/needs/{private}/decide", DECIDE, 302, form=DECISION),
     Case("decide on a public need", "post", "/needs/{public}/decide", DECIDE, 302, form=DECISION),
     Case("analytics page", "get", "/needs/analytics/KE/", None),

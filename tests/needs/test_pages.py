@@ -120,3 +120,27 @@ def test_anonymous_sees_a_public_need_without_buttons(planner: Client, users: di
     page = Client().get(f"/needs/{need.public_id}/").content.decode()
     assert '<span class="score">80.0</span>' in page
     assert "Accept</button>" not in page
+
+
+def test_edit_page_changes_status_and_publishes(planner: Client) -> None:
+    planner.post("/needs/new", FORM)
+    need = Need.objects.get()
+    form = planner.get(f"/needs/{need.public_id}/edit").content.decode()
+    assert 'value="Stock-outs in Kisumu"' in form
+    assert "Kisumu\nSiaya</textarea>" in form
+    assert 'value="en sw"' in form
+    assert '<option value="open" selected>' in form
+    changed = planner.post(f"/needs/{need.public_id}/edit", FORM | {"status": "addressed", "public": "on"})
+    assert changed.status_code == 302
+    need.refresh_from_db()
+    assert (need.status, need.public) == ("addressed", True)
+    refused = planner.post(f"/needs/{need.public_id}/edit", FORM | {"status": "done"})
+    assert refused.status_code == 400
+    assert "status: &#x27;done&#x27; is not one of open, addressed, closed" in refused.content.decode()
+    assert planner.post(f"/needs/{need.public_id}/edit", FORM | {"country": "UG"}).status_code == 302  # ignored
+    need.refresh_from_db()
+    assert need.country == "KE"
+    assert (
+        f'<a href="/needs/{need.public_id}/edit">change</a>'
+        in planner.get(f"/needs/{need.public_id}/").content.decode()
+    )

@@ -9,5 +9,6 @@ urlpatterns = [
     path("new", views.need_create, name="create"),
     path("analytics/<str:country>/", views.analytics, name="analytics"),
     path("<str:public_id>/", views.need_detail, name="detail"),
+    path("<str:public_id>/edit", views.need_edit, name="edit"),
     path("<str:public_id>/decide", views.decide, name="decide"),
 ]

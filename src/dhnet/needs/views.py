@@ -161,6 +161,43 @@ def need_create(request: HttpRequest) -> HttpResponse:
     return render(request, "needs/form.html", context, status=status)
 
 
+@requires(services.NEED_WRITE)
+@require_http_methods(["GET", "POST"])
+def need_edit(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Change a need (its country stays): the same form as recording one, with its status."""
+    actor = request_actor(request)
+    need = _found(services.get_need, actor, public_id)
+    data = services.need_data(need)
+    values: dict[str, Any] = data | {
+        "orgunits": " ".join(data["orgunits"]),
+        "places": "\n".join(data["places"]),
+        "languages": " ".join(data["languages"]),
+        "budget": data["budget"] or "",
+    }
+    error, status = "", 200
+    if request.method == "POST":
+        values = _form_data(request.POST) | {"country": need.country, "status": request.POST.get("status", "")}
+        try:
+            _found(services.update_need, actor, need.public_id, {k: v for k, v in values.items() if k != "country"})
+        except ServiceError as exc:
+            error, status = exc.message, exc.status
+        else:
+            return redirect("needs:detail", public_id=need.public_id)
+    names = timezones.countries()
+    context = {
+        "need": need,
+        "values": values,
+        "error": error,
+        "countries": [(need.country, names.get(need.country, need.country))],
+        "challenges": concepts("hsc").filter(level=2),
+        "standards": concepts("standard"),
+        "levels": Level.choices,
+        "connectivities": Connectivity.choices,
+        "statuses": NeedStatus.choices,
+    }
+    return render(request, "needs/form.html", context, status=status)
+
+
 @public
 def need_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     actor = request_actor(request)
