@@ -123,6 +123,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
     anonymous = Actor.anonymous()
+    t0 = time.perf_counter()
+    search_projects(anonymous, ProjectFilters())  # the first search builds the in-memory index
+    cold_ms = (time.perf_counter() - t0) * 1000
     rows: list[dict[str, Any]] = []
     samples: list[float] = []
     for label, filters, options in queries(registry):
@@ -158,6 +161,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "projects": len(registry["projects"]),
         "countries": len({p["country"] for p in registry["projects"]}),
         "load_s": load_s,
+        "cold_ms": cold_ms,
         "rows": rows,
         "p50": statistics.median(samples),
         "p95": _p95(samples),
@@ -232,14 +236,17 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end. {first['projects']:,} generated published "
         f"projects in {first['countries']} countries (`generate_registry`, loaded with `load_generated`). Each "
         f"search {args.rounds} times after a warm-up, as an anonymous visitor, one sample = one `search_projects` "
-        "call: count, the page of 20 with relations, nine disjunctive facets.\n"
+        "call: count, the page of 20 with relations, nine disjunctive facets. The first search after loading builds the in-memory index (reported apart); later ones reuse it while the registry does not change.\n"
     )
-    print("| database | load (s) | searches x rounds | p50 ms | p95 ms | max ms | floor p95 <= 300 ms |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print(
+        "| database | load (s) | first search (builds the index), ms | searches x rounds | p50 ms | p95 ms | max ms "
+        "| floor p95 <= 300 ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         met = "met" if r["p95"] <= FLOOR_P95_MS else "**not met**"
         print(
-            f"| {r['vendor']} | {r['load_s']:.1f} | {len(r['rows'])} x {args.rounds} | {r['p50']:.1f} | "
+            f"| {r['vendor']} | {r['load_s']:.1f} | {r['cold_ms']:.0f} | {len(r['rows'])} x {args.rounds} | {r['p50']:.1f} | "
             f"{r['p95']:.1f} | {r['max']:.1f} | {met} |"
         )
     print("\n### Per search (median ms; matches)\n")
