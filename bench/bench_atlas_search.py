@@ -236,7 +236,8 @@ def main() -> None:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end. {first['projects']:,} generated published "
         f"projects in {first['countries']} countries (`generate_registry`, loaded with `load_generated`). Each "
         f"search {args.rounds} times after a warm-up, as an anonymous visitor, one sample = one `search_projects` "
-        "call: count, the page of 20 with relations, nine disjunctive facets. The first search after loading builds the in-memory index (reported apart); later ones reuse it while the registry does not change.\n"
+        "call: count, the page of 20 with relations, nine disjunctive facets. The first search after loading builds "
+        "the in-memory index (reported apart); later ones reuse it while the registry does not change.\n"
     )
     print(
         "| database | load (s) | first search (builds the index), ms | searches x rounds | p50 ms | p95 ms | max ms "
@@ -246,8 +247,8 @@ def main() -> None:
     for r in results:
         met = "met" if r["p95"] <= FLOOR_P95_MS else "**not met**"
         print(
-            f"| {r['vendor']} | {r['load_s']:.1f} | {r['cold_ms']:.0f} | {len(r['rows'])} x {args.rounds} | {r['p50']:.1f} | "
-            f"{r['p95']:.1f} | {r['max']:.1f} | {met} |"
+            f"| {r['vendor']} | {r['load_s']:.1f} | {r['cold_ms']:.0f} | {len(r['rows'])} x {args.rounds} | "
+            f"{r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.1f} | {met} |"
         )
     print("\n### Per search (median ms; matches)\n")
     print("| search | matches | " + " | ".join(f"{r['vendor']} median | {r['vendor']} max" for r in results) + " |")
