@@ -157,6 +157,12 @@ def test_canonical_shape_revalidates_to_itself_and_snapshots_match(world: dict[s
     assert services.validate_project(data).data == services._project_content(fresh)
     snapshot = RecordVersion.objects.get(kind="project", public_id=project.public_id, version=1).snapshot
     assert snapshot == data
+    target = services.create_project(world["partner"], project_payload(name="Target", coverage=[]))
+    links = [{"kind": "client_registry", "target": target.public_id, "target_name": "", "standard": None}]
+    services.update_project(world["partner"], project.public_id, {"interop_links": links, "metrics": []})
+    latest = RecordVersion.objects.get(kind="project", public_id=project.public_id, version=2).snapshot
+    assert latest == services.project_data(Project.objects.get(pk=project.pk))
+    assert latest["interop_links"] == links
 
 
 def test_public_ids_given_are_kept_when_free_and_never_reused(world: dict[str, Any]) -> None:

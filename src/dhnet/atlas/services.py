@@ -799,7 +799,11 @@ def _project_content(project: Project) -> dict[str, Any]:
 
 def project_data(project: Project) -> dict[str, Any]:
     """The canonical shape of a project (docs/atlas-design.md): what the API, export and versions hold."""
-    content = _project_content(project)
+    return _with_head(project, _project_content(project))
+
+
+def _with_head(project: Project, content: dict[str, Any]) -> dict[str, Any]:
+    """The canonical shape from a project's content and its output-only fields (identifier, status, version)."""
     head = {"public_id": project.public_id, "name": content["name"], "country": content["country"]}
     head.update({"description": content["description"], "status": project.status})
     rest = {k: v for k, v in content.items() if k not in head}
@@ -1153,7 +1157,7 @@ def save_project_input(
         if existing is None and actor.user_id is not None:
             project.team.add(actor.user_id)
         _write_project_rows(project, inp, fresh=existing is None)
-        snapshot = project_data(project)
+        snapshot = _with_head(project, inp.data)  # what was written (tests check it equals project_data reread)
         _snapshot(
             actor,
             "project",
