@@ -145,3 +145,13 @@ def test_country_admin_page(world: dict[str, Any], users: dict[str, Any]) -> Non
     page = client.get("/atlas/admins/").content.decode()
     assert "KE" in page
     assert "digital_health_planner" in page
+
+
+def test_navigation_offers_my_projects_and_the_review_queue(world: dict[str, Any], users: dict[str, Any]) -> None:
+    planner = login(Client(), users["digital_health_planner"]).get("/atlas/products/").content.decode()
+    assert "/atlas/mine/" in planner
+    assert "/atlas/review/" in planner
+    partner = login(Client(), users["partner"]).get("/atlas/mine/").content.decode()
+    assert world["pid"] in partner
+    assert "Registry review" not in partner  # the partner approves nothing
+    assert "My registry projects" not in Client().get("/atlas/products/").content.decode()
