@@ -478,6 +478,9 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
         _say(load_network_of_networks(actor))  # after the users: the demo networks have some of them as members
         _say(importlib.import_module("dhnet.atlas.demo").load_demo(actor))  # after the users: demo-planner
         _say(importlib.import_module("dhnet.feedback.demo").load_demo(actor))  # after the atlas: rates its examples
+        _say(
+            importlib.import_module("dhnet.needs.demo").load_demo(actor)
+        )  # after the atlas: demo-planner is DE's admin
         if detect or (detect is None and (changed or not _detection_done())):
             t0 = time.monotonic()
             _say("detection over every alert rule (a minute or two for the full data) ...")
