@@ -100,8 +100,7 @@ def test_bulk_loader_stores_what_the_import_path_stores(manager: Actor) -> None:
         assert stored == {**stored, **generated}
         assert (stored["status"], stored["version"]) == ("published", 1)
         snapshot = RecordVersion.objects.get(kind="project", public_id=project.public_id).snapshot
-        assert snapshot == stored
-        assert list(snapshot) == list(stored)
+        assert snapshot == stored  # (key order is the database's: PostgreSQL's jsonb keeps its own)
     assert services.get_project(Actor.anonymous(), reg["projects"][0]["public_id"]).status == "published"
     # again: nothing new
     assert load_generated(manager, reg) == {"organisations": 0, "products": 0, "projects": 0}
