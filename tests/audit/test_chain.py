@@ -204,3 +204,148 @@ def test_audit_page_filters_and_paginates(users: dict[str, Any], chain: list[Aud
 def test_audit_page_forbidden_to_others(users: dict[str, Any]) -> None:
     for role in ("national_epidemiologist", "regional_officer", "district_officer", "viewer", "partner"):
         assert login(Client(), users[role]).get("/audit/").status_code == 403
+
+
+# --- chained_at_end: records of a long transaction chained when its work is done ------------------------------------
+
+
+def test_records_of_a_block_are_chained_at_its_end_in_order(db: Any) -> None:
+    actor = Actor(user_id=3, username="bulk", via="token")
+    audit.record(actor, "test.before")
+    with transaction.atomic(), audit.chained_at_end():
+        audit.record(actor, "test.block.1", subjects=["p1", "p2"])
+        assert AuditRecord.objects.filter(seq__lt=0).count() == 1  # written, not chained yet
+        assert ChainHead.objects.get(pk=1).seq == 1
+        audit.record(actor, "test.block.2", detail={"n": 2}, subjects=["p2"])
+        audit.record(actor, "test.block.3")
+    rows = list(AuditRecord.objects.order_by("seq"))
+    assert [(r.seq, r.action) for r in rows] == [
+        (1, "test.before"),
+        (2, "test.block.1"),
+        (3, "test.block.2"),
+        (4, "test.block.3"),
+    ]
+    assert not any(r.hash.startswith(audit.PENDING) for r in rows)
+    assert [r.at for r in rows] == sorted(r.at for r in rows)
+    report = audit.verify()
+    assert report.ok, report.problems
+    assert ChainHead.objects.get(pk=1).hash == rows[-1].hash
+    assert sorted(rows[1].subjects.values_list("subject", flat=True)) == ["p1", "p2"]
+
+
+def test_a_rolled_back_savepoint_takes_its_record_out_of_the_block(db: Any) -> None:
+    actor = Actor(user_id=None, username="bulk", via="cli")
+    with transaction.atomic(), audit.chained_at_end():
+        audit.record(actor, "test.kept.1")
+
+        def undone() -> None:
+            with transaction.atomic():
+                audit.record(actor, "test.undone", subjects=["p9"])
+                raise RuntimeError("this part fails")
+
+        with pytest.raises(RuntimeError):
+            undone()
+        with audit.chained_at_end():  # nested: chained with the outer block
+            audit.record(actor, "test.kept.2")
+    assert list(AuditRecord.objects.order_by("seq").values_list("seq", "action")) == [
+        (1, "test.kept.1"),
+        (2, "test.kept.2"),
+    ]
+    assert audit.verify().ok
+
+
+def test_a_failing_block_stores_and_chains_nothing(db: Any) -> None:
+    actor = Actor(user_id=None, username="bulk", via="cli")
+    audit.record(actor, "test.first")
+
+    def work() -> None:
+        with transaction.atomic(), audit.chained_at_end():
+            audit.record(actor, "test.lost")
+            raise RuntimeError("the work fails")
+
+    with pytest.raises(RuntimeError):
+        work()
+    assert list(AuditRecord.objects.values_list("action", flat=True)) == ["test.first"]
+    assert ChainHead.objects.get(pk=1).seq == 1
+    audit.record(actor, "test.second")
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chained_at_end_belongs_in_a_transaction() -> None:
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"), audit.chained_at_end():
+        pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_block_does_not_hold_the_chain_head_while_it_works() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks of concurrent transactions need a server database (the PostgreSQL run of bin/test)")
+    recorded, go_on = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def long_request() -> None:
+        try:
+            actor = Actor(user_id=None, username="bundle", via="token")
+            with transaction.atomic(), audit.chained_at_end():
+                audit.record(actor, "test.bundle.consent")
+                recorded.set()
+                assert go_on.wait(30)
+                audit.record(actor, "test.bundle.transaction")
+        except BaseException as exc:  # report in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=long_request)
+    thread.start()
+    try:
+        assert recorded.wait(30)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '5s'")  # a held head would fail here, not hang
+            audit.record(Actor(user_id=None, username="other", via="session"), "test.meanwhile")
+    finally:
+        go_on.set()
+        thread.join()
+    assert not errors
+    assert list(AuditRecord.objects.order_by("seq").values_list("action", flat=True)) == [
+        "test.meanwhile",
+        "test.bundle.consent",
+        "test.bundle.transaction",
+    ]
+    assert audit.verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_blocks_and_single_records_do_not_fork_the_chain() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need a server database (the PostgreSQL run of bin/test)")
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            actor = Actor(user_id=None, username=f"w{n}", via="cli")
+            for i in range(10):
+                if n % 2:
+                    with transaction.atomic(), audit.chained_at_end():
+                        for k in range(3):
+                            audit.record(actor, "test.block", object_id=f"{n}-{i}-{k}", subjects=[f"s{n}"])
+                else:
+                    with transaction.atomic():
+                        audit.record(actor, "test.single", object_id=f"{n}-{i}")
+        except BaseException as exc:  # report in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    report = audit.verify()
+    assert report.ok, report.problems
+    assert report.count == 3 * 10 + 3 * 30
+    assert sorted(AuditRecord.objects.values_list("seq", flat=True)) == list(range(1, 121))

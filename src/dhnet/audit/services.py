@@ -4,14 +4,27 @@ Services of every context call :func:`record` inside the transaction that does t
 commits or rolls back with it. Appends are serialised on the chain-head row (``SELECT ... FOR UPDATE`` on
 PostgreSQL; SQLite takes its database write lock at the start of the transaction), so concurrent writers can never
 fork the chain.
+
+The head's lock is held until the transaction commits. A long transaction that records early (a FHIR Bundle of a
+hundred cases: consent decisions, an import batch, then its own record) would hold it for most of its work, and
+concurrent requests on other server processes would queue behind it. Such a transaction runs its work inside
+:func:`chained_at_end`: each record is written at once (its row and its person index rows, so that a savepoint
+rolled back takes its records with it) but outside the chain (a provisional negative ``seq`` and a ``pending:``
+hash, never visible to another transaction); when the block ends, still inside the transaction, the head is locked
+and the block's surviving records are chained in the order they were made, as :func:`record` would have chained
+them one by one. The lock is then held only from the end of the work to the commit. The chain's format is
+unchanged: ``dhnet audit verify`` sees ordinary records.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +39,12 @@ from dhnet.platform.errors import Forbidden, Invalid
 
 GENESIS = "0" * 64
 READ_PERMISSION = "audit:record:read"
+#: The hash of a record written inside :func:`chained_at_end` until the block chains it (followed by random hex).
+PENDING = "pending:"
+
+#: (id, provisional hash) of the records written within the outermost :func:`chained_at_end` block, in the order
+#: made. The hash tells a record apart from a later one that reuses the id of a record rolled back (SQLite).
+_pending: ContextVar[list[tuple[int, str]] | None] = ContextVar("audit_pending", default=None)
 
 #: Fields covered by the hash, in canonical order (the JSON is also key-sorted).
 HASHED_FIELDS = (
@@ -99,6 +118,9 @@ def record(
         json.dumps(detail, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise Invalid(f"audit detail is not JSON-serialisable: {exc}") from exc
+    pending = _pending.get()
+    if pending is not None:
+        return _record_pending(pending, actor, action, object_type, object_id, detail, permission, subject_list)
     with transaction.atomic():
         head = _locked_head()
         values: dict[str, Any] = {
@@ -124,6 +146,78 @@ def record(
         head.hash = row.hash
         head.save(update_fields=["seq", "hash"])
     return row
+
+
+def _record_pending(
+    pending: list[tuple[int, str]],
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    detail: dict[str, Any],
+    permission: str | None,
+    subject_list: list[str],
+) -> AuditRecord:
+    """:func:`record` within :func:`chained_at_end`: the row and its index now, its place in the chain later."""
+    with transaction.atomic():
+        row = AuditRecord.objects.create(
+            seq=-secrets.randbelow(2**62) - 1,  # provisional and unique; never committed
+            at=timezone.now(),
+            actor_id=actor.user_id,
+            actor_username=actor.username[:150],
+            actor_role=actor.role_label(permission),
+            via=actor.via,
+            action=action[:100],
+            object_type=object_type[:100],
+            object_id=str(object_id)[:255],
+            ip=actor.ip or "",
+            purpose=actor.purpose[:64],
+            detail=detail,
+            prev_hash="",
+            hash=PENDING + secrets.token_hex(24),
+        )
+        if subject_list:
+            AuditSubject.objects.bulk_create([AuditSubject(record=row, subject=s) for s in subject_list])
+    pending.append((row.pk, row.hash))
+    return row
+
+
+@contextlib.contextmanager
+def chained_at_end() -> Iterator[None]:
+    """Within a transaction: :func:`record` writes each record at once but chains them all when the block ends
+    (the chain head locked only from then to the commit; see the module's docstring). When the block raises,
+    nothing is chained (the transaction rolls back). Nested blocks chain with the outermost."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("chained_at_end() belongs inside transaction.atomic()")
+    if _pending.get() is not None:
+        yield
+        return
+    pending: list[tuple[int, str]] = []
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if pending:
+        _chain(pending)
+
+
+def _chain(pending: list[tuple[int, str]]) -> None:
+    """Give the records ``pending`` (those a rolled-back savepoint did not remove) their places at the chain's end."""
+    rows = {row.pk: row for row in AuditRecord.objects.filter(pk__in=[pk for pk, _ in pending])}
+    survivors = [rows[pk] for pk, provisional in pending if pk in rows and rows[pk].hash == provisional]
+    if not survivors:
+        return
+    with transaction.atomic():
+        head = _locked_head()
+        seq, prev = head.seq, head.hash
+        for row in survivors:
+            seq += 1
+            row.seq, row.at, row.prev_hash = seq, timezone.now(), prev
+            row.hash = prev = digest(_row_values(row))
+            row.save(update_fields=["seq", "at", "prev_hash", "hash"])
+        head.seq, head.hash = seq, prev
+        head.save(update_fields=["seq", "hash"])
 
 
 @dataclass(frozen=True)

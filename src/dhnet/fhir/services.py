@@ -533,7 +533,9 @@ def _transaction(actor: Actor, data: dict[str, Any], generic: list[Issue]) -> di
         raise _combined(failures)
     for handler in {id(h): h for h, _, _ in requests}.values():
         _require(actor, handler.write_permission)
-    with transaction.atomic():
+    # The request's audit records are chained when its work is done: the chain head is locked from there to the
+    # commit only, not while the Bundle's persons, resources and counts are written (concurrent server processes).
+    with transaction.atomic(), audit.chained_at_end():
         context = Context()
         context.state["fhir.assigned"] = {
             e["fullUrl"]: str(uuid.uuid4())
