@@ -261,6 +261,9 @@ def test_import_needs_project_write_and_publishing_needs_the_country(
     drafts = import_projects(partner, data, "json")
     assert drafts.created == 5
     assert set(Project.objects.values_list("status", flat=True)) == {"draft"}
+    reads = AuditRecord.objects.filter(action="atlas.project.read").count()
+    assert len(json.loads(export_projects(partner, services.visible_projects(partner), "json"))["projects"]) == 5
+    assert AuditRecord.objects.filter(action="atlas.project.read").count() == reads + 1  # drafts read: audited
     # a draft is the partner's; the anonymous export shows published projects only, without contact e-mails
     anonymous = Actor.anonymous()
     assert json.loads(export_projects(anonymous, services.visible_projects(anonymous), "json"))["projects"] == []

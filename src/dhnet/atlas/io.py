@@ -233,11 +233,21 @@ def _dumps(obj: Any) -> bytes:
 def export_projects(actor: Actor, qs: QuerySet[Project], fmt: str = "json") -> bytes:
     """The projects of ``qs`` (the caller has limited it to what ``actor`` may see) in format ``fmt``, sorted.
 
-    Exports are reads of public data (published projects) or of the actor's own; they are not audited.
+    Published projects are public; an export that includes unpublished ones (the actor's team's, a country
+    administrator's, a registry manager's) is audited as one ``atlas.project.read`` naming them.
     """
     if fmt not in FORMATS:
         raise Invalid(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     projects = _project_records(actor, qs)
+    unpublished = [p["public_id"] for p in projects if p["status"] != ProjectStatus.PUBLISHED]
+    if unpublished:
+        record(
+            actor,
+            "atlas.project.read",
+            object_type="atlas.project",
+            object_id=f"export:{len(unpublished)}",
+            detail={"export": fmt, "count": len(unpublished), "public_ids": unpublished[:MAX_REPORTED]},
+        )
     if fmt == "csv":
         return _to_csv(projects)
     slugs = sorted({s for p in projects for s in p["products"]})
