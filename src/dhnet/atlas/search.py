@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
 from dhnet.atlas.models import CountryAdmin, Product, Project, ProjectStatus, RecordVersion, Stage
@@ -73,17 +73,6 @@ SORTS = {
 STAGE_ORDER: list[str] = list(Stage.values)
 PUBLISHED = "published"
 INTERVENTION_SCHEMES = ("cdhi-v1", "cdhi-2023")
-FACET_NAMES = (
-    ("country", "Country"),
-    ("stage", "Stage"),
-    ("intervention", "Intervention (CDHI)"),
-    ("challenge", "Health-system challenge"),
-    ("funder", "Funder"),
-    ("product", "Product"),
-    ("standard", "Standard"),
-    ("licence", "Licence"),
-    ("open_source", "Open source"),
-)
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -399,11 +388,6 @@ def filtered_projects(actor: Actor, filters: ProjectFilters) -> QuerySet[Project
 
 
 # --- facets ---------------------------------------------------------------------------------------------------------
-
-
-def _counts(qs: QuerySet[Any], key: str, count: str = "project_id", distinct: bool = False) -> dict[Any, int]:
-    rows = qs.values(key).annotate(n=Count(count, distinct=distinct)).order_by().values_list(key, "n")
-    return {k: int(n) for k, n in rows if k is not None and k != ""}
 
 
 def _top(counts: dict[Any, int], selected: Iterable[Any]) -> tuple[list[Any], int]:
@@ -911,23 +895,3 @@ def hits(projects: list[Project], index: _Index | None = None) -> list[Hit]:
         )
         for p in projects
     ]
-
-
-def hit(project: Project) -> Hit:
-    """A project's summary (relations read from the prefetch cache when there is one)."""
-    return Hit(
-        public_id=project.public_id,
-        name=project.name,
-        country=project.country,
-        country_name=country_name(project.country),
-        status=project.status,
-        stage=project.stage,
-        stage_label=STAGE_LABELS.get(project.stage, project.stage),
-        products=[{"slug": p.slug, "name": p.name} for p in project.products.all()],
-        implementers=[{"slug": o.slug, "name": o.name} for o in project.implementers.all()],
-        funders=[{"slug": o.slug, "name": o.name} for o in project.funders.all()],
-        interventions=[c.tag for c in project.interventions.all()],
-        challenges=[c.tag for c in project.challenges.all()],
-        national_scale=project.national_scale,
-        description=project.description[:300],
-    )
