@@ -580,6 +580,8 @@ def _stamp() -> tuple[Any, ...]:
     # largest id moves with every change of a project or product; the counts catch deletions.
     parts = [
         f"(SELECT MAX(id) FROM {table(RecordVersion)})",
+        # and when it was written: on SQLite a rolled-back id is handed out again (tests), its time is not
+        f"(SELECT changed_at FROM {table(RecordVersion)} ORDER BY id DESC LIMIT 1)",
         f"(SELECT COUNT(*) FROM {table(Project)})",
         f"(SELECT COUNT(*) FROM {table(Product)})",
         f"(SELECT MAX(updated_at) FROM {table(Product)})",
