@@ -206,7 +206,7 @@ class ProductFilter(Schema):
     q: str = Field("", max_length=100, description="in name, slug and description")
 
 
-class ReviewOut(Schema):
+class RegistryReviewOut(Schema):
     public_id: str
     name: str
     country: str
@@ -259,8 +259,8 @@ def project_out(view: services.ProjectView) -> ProjectOut:
     return ProjectOut(**view.data, current=view.current, published_version=view.published_version)
 
 
-def review_out(p: Project) -> ReviewOut:
-    return ReviewOut(
+def review_out(p: Project) -> RegistryReviewOut:
+    return RegistryReviewOut(
         public_id=p.public_id,
         name=p.name,
         country=p.country,
@@ -464,15 +464,19 @@ def set_team(request: HttpRequest, pid: str, payload: TeamIn) -> list[str]:
     return [u.username for u in services.set_team(request_actor(request), pid, payload.usernames)]
 
 
-@router.get("/atlas/my-projects", response=list[ReviewOut], summary="Projects the caller created or is on the team of")
+@router.get(
+    "/atlas/my-projects", response=list[RegistryReviewOut], summary="Projects the caller created or is on the team of"
+)
 @requires(services.PROJECT_WRITE)
-def my_projects(request: HttpRequest) -> list[ReviewOut]:
+def my_projects(request: HttpRequest) -> list[RegistryReviewOut]:
     return [review_out(p) for p in services.my_projects(request_actor(request))]
 
 
-@router.get("/atlas/review", response=list[ReviewOut], summary="Projects awaiting the caller's approval or publication")
+@router.get(
+    "/atlas/review", response=list[RegistryReviewOut], summary="Projects awaiting the caller's approval or publication"
+)
 @requires(services.PROJECT_APPROVE)
-def review_queue(request: HttpRequest) -> list[ReviewOut]:
+def review_queue(request: HttpRequest) -> list[RegistryReviewOut]:
     return [review_out(p) for p in services.review_queue(request_actor(request))]
 
 

@@ -34,7 +34,7 @@ class NamedOut(Schema):
     name: str
 
 
-class HitOut(Schema):
+class ProjectHitOut(Schema):
     public_id: str
     name: str
     country: str
@@ -65,14 +65,14 @@ class FacetOut(Schema):
     more: int = Field(description="values left out of the list (fewer projects)")
 
 
-class SearchOut(Schema):
+class ProjectSearchOut(Schema):
     total: int
     page: int
     per_page: int
     pages: int
     sort: str
     unpublished: bool
-    projects: list[HitOut]
+    projects: list[ProjectHitOut]
     facets: list[FacetOut]
 
 
@@ -85,7 +85,7 @@ def _int(request: HttpRequest, name: str, default: int) -> int:
     return int(raw)
 
 
-@router.get("/atlas/search", auth=PUBLIC_AUTH, response=SearchOut, summary="Search projects, with facets")
+@router.get("/atlas/search", auth=PUBLIC_AUTH, response=ProjectSearchOut, summary="Search projects, with facets")
 @public
 def search_endpoint(request: HttpRequest) -> dict[str, Any]:
     """Projects matching the filters, a page of them, and per filter the number of projects of each value."""
@@ -136,14 +136,14 @@ class UnitMapOut(Schema):
     units: list[UnitCountOut]
 
 
-class MapOut(Schema):
+class DeploymentMapOut(Schema):
     total: int
     countries: list[CountryCountOut]
     units: UnitMapOut | None
     svg: str = Field(description="the world map as inline SVG (empty when the map data is not installed)")
 
 
-@router.get("/atlas/map", auth=PUBLIC_AUTH, response=MapOut, summary="Projects by country (and by org unit)")
+@router.get("/atlas/map", auth=PUBLIC_AUTH, response=DeploymentMapOut, summary="Projects by country (and by org unit)")
 @public
 def map_endpoint(request: HttpRequest, area: str = "", svg: bool = False) -> dict[str, Any]:
     """Counts of matching projects per country; with one ``country`` (or an ``area`` org unit code) whose coverage
@@ -200,7 +200,7 @@ class BudgetCellOut(Schema):
     amount: Decimal
 
 
-class BudgetOut(Schema):
+class PortfolioBudgetOut(Schema):
     currency: str
     total: Decimal
     year_totals: dict[int, Decimal]
@@ -221,11 +221,13 @@ class PortfolioOut(Schema):
     country: str
     country_name: str
     unpublished: bool
-    projects: list[HitOut]
+    projects: list[ProjectHitOut]
     stages: list[StageOut]
     products: list[ProductUseOut]
     funders: list[FunderOut]
-    budgets: list[BudgetOut] = Field(description="one per currency: amounts are never converted or summed across")
+    budgets: list[PortfolioBudgetOut] = Field(
+        description="one per currency: amounts are never converted or summed across"
+    )
     links: list[LinkOut]
     coverage: UnitMapOut | None
 

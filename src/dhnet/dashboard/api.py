@@ -76,7 +76,7 @@ class CurveOut(Schema):
     points: list[CurvePointOut]
 
 
-class CompletenessRowOut(Schema):
+class DashboardCompletenessRowOut(Schema):
     code: str
     name: str
     reporting_units: int
@@ -87,10 +87,10 @@ class CompletenessRowOut(Schema):
     mean_13_weeks: float | None
 
 
-class CompletenessOut(Schema):
+class DashboardCompletenessOut(Schema):
     week: str
-    rows: list[CompletenessRowOut]
-    total: CompletenessRowOut | None
+    rows: list[DashboardCompletenessRowOut]
+    total: DashboardCompletenessRowOut | None
 
 
 @router.get("/dashboard/map", response=MapOut, summary="Values per unit for the map of a disease and week")
@@ -146,8 +146,8 @@ def curve(request: HttpRequest, filters: Query[CurveFilter]) -> CurveOut:
     )
 
 
-def _row(r: services.CompletenessRow) -> CompletenessRowOut:
-    return CompletenessRowOut(
+def _row(r: services.CompletenessRow) -> DashboardCompletenessRowOut:
+    return DashboardCompletenessRowOut(
         code=r.code,
         name=r.name,
         reporting_units=r.expected,
@@ -159,11 +159,13 @@ def _row(r: services.CompletenessRow) -> CompletenessRowOut:
     )
 
 
-@router.get("/dashboard/completeness", response=CompletenessOut, summary="Reporting completeness and timeliness")
+@router.get(
+    "/dashboard/completeness", response=DashboardCompletenessOut, summary="Reporting completeness and timeliness"
+)
 @requires(services.AGGREGATE_READ)
-def completeness(request: HttpRequest, filters: Query[CompletenessFilter]) -> CompletenessOut:
+def completeness(request: HttpRequest, filters: Query[CompletenessFilter]) -> DashboardCompletenessOut:
     view = services.completeness_data(request_actor(request), services.Query(week=filters.week, area=filters.area))
-    return CompletenessOut(
+    return DashboardCompletenessOut(
         week=services.week_label(view.week),
         rows=[_row(r) for r in view.rows],
         total=_row(view.total) if view.total else None,

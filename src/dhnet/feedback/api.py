@@ -63,7 +63,7 @@ class RatingIn(Schema):
     text: str = Field("", max_length=4000)
 
 
-class MeOut(Schema):
+class RaterStatusOut(Schema):
     verified: bool
     via: str = Field(description="team | invitation | empty")
     audiences: list[str]
@@ -103,7 +103,7 @@ class SettingsIn(Schema):
     allow_patients: bool
 
 
-class SettingsOut(Schema):
+class FeedbackSettingsOut(Schema):
     project: str
     allow_patients: bool
 
@@ -154,14 +154,14 @@ class RubricOut(Schema):
     criteria: list[CriterionOut]
 
 
-class ReviewIn(Schema):
+class ExpertReviewIn(Schema):
     project: str = Field("", max_length=16, description="a published deployment's public id, or")
     product: str = Field("", max_length=80, description="a product's slug")
     scores: dict[str, Any] = Field(description="criterion code -> 0..4, every criterion of the rubric")
     comment: str = Field("", max_length=4000)
 
 
-class ReviewOut(Schema):
+class ExpertReviewOut(Schema):
     id: int
     project: str | None
     product: str | None
@@ -175,7 +175,7 @@ class ReviewOut(Schema):
     updated_at: dt.datetime
 
 
-class ReviewFilter(Schema):
+class ExpertReviewFilter(Schema):
     project: str = Field("", max_length=16)
     product: str = Field("", max_length=80)
 
@@ -210,8 +210,8 @@ def invitation_out(i: RaterInvitation, code: str | None = None) -> InvitationOut
     )
 
 
-def review_out(r: ExpertReview) -> ReviewOut:
-    return ReviewOut(
+def review_out(r: ExpertReview) -> ExpertReviewOut:
+    return ExpertReviewOut(
         id=r.pk,
         project=r.project.public_id if r.project else None,
         product=r.product.slug if r.product else None,
@@ -285,16 +285,16 @@ def list_ratings(request: HttpRequest, public_id: str) -> list[RatingOut]:
 
 @router.get(
     "/feedback/projects/{public_id}/me",
-    response=MeOut,
+    response=RaterStatusOut,
     summary="Whether I may rate this deployment (and as whom), and my rating",
 )
 @requires(services.WRITE)
-def get_me(request: HttpRequest, public_id: str) -> MeOut:
+def get_me(request: HttpRequest, public_id: str) -> RaterStatusOut:
     actor = request_actor(request)
     project = services.published_project(public_id)
     status = services.rater_status(actor, project)
     mine = services.my_rating(actor, public_id)
-    return MeOut(
+    return RaterStatusOut(
         verified=status.verified,
         via=status.via,
         audiences=list(status.audiences),
@@ -361,13 +361,13 @@ def revoke_invitation(request: HttpRequest, invitation_id: int) -> Status[None]:
 
 @router.put(
     "/feedback/projects/{public_id}/settings",
-    response=SettingsOut,
+    response=FeedbackSettingsOut,
     summary="Whether patients may be invited to rate the deployment (its team and administrators)",
 )
 @requires(services.WRITE)
-def put_settings(request: HttpRequest, public_id: str, payload: SettingsIn) -> SettingsOut:
+def put_settings(request: HttpRequest, public_id: str, payload: SettingsIn) -> FeedbackSettingsOut:
     current = services.set_allow_patients(request_actor(request), public_id, payload.allow_patients)
-    return SettingsOut(project=public_id, allow_patients=current.allow_patients)
+    return FeedbackSettingsOut(project=public_id, allow_patients=current.allow_patients)
 
 
 # --- flags and moderation -------------------------------------------------------------------------------------------
@@ -436,26 +436,26 @@ def get_rubric(request: HttpRequest) -> RubricOut:
 @router.get(
     "/feedback/reviews",
     auth=None,
-    response=list[ReviewOut],
+    response=list[ExpertReviewOut],
     summary="Expert reviews (kept apart from user ratings), optionally of one deployment or product",
 )
 @public
-def list_reviews(request: HttpRequest, filters: Query[ReviewFilter]) -> list[ReviewOut]:
+def list_reviews(request: HttpRequest, filters: Query[ExpertReviewFilter]) -> list[ExpertReviewOut]:
     return [review_out(r) for r in services.reviews(project=filters.project, product=filters.product)]
 
 
 @router.post(
     "/feedback/reviews",
-    response={200: ReviewOut, 201: ReviewOut},
+    response={200: ExpertReviewOut, 201: ExpertReviewOut},
     summary="Write or update my expert review of a deployment or a product",
 )
 @requires(services.REVIEW)
-def post_review(request: HttpRequest, payload: ReviewIn) -> Status[ReviewOut]:
+def post_review(request: HttpRequest, payload: ExpertReviewIn) -> Status[ExpertReviewOut]:
     result = services.write_review(request_actor(request), payload.model_dump())
     return Status(201 if result.created else 200, review_out(result.review))
 
 
-@router.get("/feedback/reviews/{review_id}", auth=None, response=ReviewOut, summary="One expert review")
+@router.get("/feedback/reviews/{review_id}", auth=None, response=ExpertReviewOut, summary="One expert review")
 @public
-def get_review(request: HttpRequest, review_id: int) -> ReviewOut:
+def get_review(request: HttpRequest, review_id: int) -> ExpertReviewOut:
     return review_out(services.get_review(review_id))

@@ -123,7 +123,7 @@ class DocumentOut(Schema):
         )
 
 
-class ReviewOut(Schema):
+class ItemReviewOut(Schema):
     id: int
     reviewer: str
     decision: str
@@ -131,8 +131,8 @@ class ReviewOut(Schema):
     at: dt.datetime
 
     @staticmethod
-    def of(review: ItemReview) -> "ReviewOut":
-        return ReviewOut(
+    def of(review: ItemReview) -> "ItemReviewOut":
+        return ItemReviewOut(
             id=review.pk, reviewer=review.reviewer_name, decision=review.decision, comment=review.comment, at=review.at
         )
 
@@ -140,7 +140,7 @@ class ReviewOut(Schema):
 class ItemDetailOut(ItemOut):
     editors: list[str]
     documents: list[DocumentOut]
-    reviews: list[ReviewOut]
+    reviews: list[ItemReviewOut]
     actions: list[str] = Field(description="what the caller may do now: edit, upload, submit, comment, approve, ...")
 
 
@@ -187,7 +187,7 @@ class DocumentDetailOut(DocumentOut):
     passages: list[ChunkOut]
 
 
-class ReviewIn(Schema):
+class ItemReviewIn(Schema):
     decision: str = Field(..., max_length=32, description="comment, request_changes or approve")
     comment: str = Field("", max_length=services.MAX_COMMENT)
 
@@ -209,7 +209,7 @@ def _detail(detail: services.ItemDetail) -> ItemDetailOut:
         **ItemOut.of(detail.item).model_dump(),
         editors=detail.editors,
         documents=[DocumentOut.of(d, detail.item) for d in detail.documents],
-        reviews=[ReviewOut.of(r) for r in detail.reviews],
+        reviews=[ItemReviewOut.of(r) for r in detail.reviews],
         actions=list(detail.actions),
     )
 
@@ -261,13 +261,13 @@ def submit_item(request: HttpRequest, item_id: str) -> ItemOut:
 
 @router.post(
     "/knowledge/items/{item_id}/reviews",
-    response={201: ReviewOut},
+    response={201: ItemReviewOut},
     summary="Comment, request changes (back to draft) or approve (published)",
 )
 @requires(services.REVIEW)
-def review_item(request: HttpRequest, item_id: str, body: ReviewIn) -> Status[ReviewOut]:
+def review_item(request: HttpRequest, item_id: str, body: ItemReviewIn) -> Status[ItemReviewOut]:
     review = services.review_item(request_actor(request), item_id, body.decision, body.comment)
-    return Status(201, ReviewOut.of(review))
+    return Status(201, ItemReviewOut.of(review))
 
 
 @router.post("/knowledge/items/{item_id}/archive", response=ItemOut, summary="Archive a published item")

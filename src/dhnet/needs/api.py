@@ -125,7 +125,7 @@ class MatchQuery(Schema):
     limit: int = Field(20, ge=1, le=services.MAX_MATCHES)
 
 
-class DecisionIn(Schema):
+class MatchDecisionIn(Schema):
     kind: str = Field(max_length=20, description="product or project")
     ref: str = Field(max_length=80)
     decision: str = Field(max_length=20, description="accepted, rejected or annotated")
@@ -300,7 +300,7 @@ def decisions(request: HttpRequest, public_id: str) -> list[DecisionOut]:
     summary="Accept, reject or annotate a match (the same as the latest again: 200, nothing stored)",
 )
 @requires(services.DECIDE)
-def decide(request: HttpRequest, public_id: str, payload: DecisionIn) -> Status[DecisionOut]:
+def decide(request: HttpRequest, public_id: str, payload: MatchDecisionIn) -> Status[DecisionOut]:
     row, created = services.decide(
         request_actor(request),
         public_id,

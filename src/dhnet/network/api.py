@@ -170,7 +170,7 @@ class JoinRequestOut(Schema):
     decided_at: dt.datetime | None
 
 
-class DecisionIn(Schema):
+class JoinDecisionIn(Schema):
     approve: bool
     role: str = Field("member", max_length=12)
 
@@ -195,7 +195,7 @@ class EventIn(Schema):
     organisations: list[str] = Field(default_factory=list, max_length=300)
 
 
-class EventOut(Schema):
+class NetworkEventOut(Schema):
     slug: str
     network: str
     title: str
@@ -219,7 +219,7 @@ class OutcomeOut(Schema):
     note: str
 
 
-class EventDetailOut(EventOut):
+class EventDetailOut(NetworkEventOut):
     zone: str = Field(description="the zone of the times below (?tz=, else UTC)")
     local_starts_at: dt.datetime
     local_ends_at: dt.datetime
@@ -293,8 +293,8 @@ def request_out(r: JoinRequest) -> JoinRequestOut:
     )
 
 
-def event_out(e: Event) -> EventOut:
-    return EventOut(
+def event_out(e: Event) -> NetworkEventOut:
+    return NetworkEventOut(
         slug=e.slug,
         network=e.network.slug,
         title=e.title,
@@ -476,7 +476,7 @@ def list_requests(request: HttpRequest, slug: str, status: str = "pending") -> l
     "/network/requests/{request_id}/decision", response=JoinRequestOut, summary="Approve or decline (coordinators)"
 )
 @requires(services.JOIN)
-def decide_request(request: HttpRequest, request_id: int, payload: DecisionIn) -> JoinRequestOut:
+def decide_request(request: HttpRequest, request_id: int, payload: JoinDecisionIn) -> JoinRequestOut:
     join = services.decide_request(request_actor(request), request_id, payload.approve, payload.role)
     return request_out(join)
 
@@ -484,20 +484,20 @@ def decide_request(request: HttpRequest, request_id: int, payload: DecisionIn) -
 # --- events ---------------------------------------------------------------------------------------------------------
 
 
-@router.get("/network/events", auth=None, response=list[EventOut], summary="Events of the visible networks")
+@router.get("/network/events", auth=None, response=list[NetworkEventOut], summary="Events of the visible networks")
 @public
-def list_events(request: HttpRequest, filters: Query[EventFilter]) -> list[EventOut]:
+def list_events(request: HttpRequest, filters: Query[EventFilter]) -> list[NetworkEventOut]:
     events = services.list_events(_viewer(request), filters.network, filters.upcoming)
     return [event_out(e) for e in events]
 
 
 @router.post(
     "/network/networks/{slug}/events",
-    response={200: EventOut, 201: EventOut},
+    response={200: NetworkEventOut, 201: NetworkEventOut},
     summary="Plan an event with its agenda (coordinators)",
 )
 @requires(services.JOIN)
-def create_event(request: HttpRequest, slug: str, payload: EventIn) -> Status[EventOut]:
+def create_event(request: HttpRequest, slug: str, payload: EventIn) -> Status[NetworkEventOut]:
     event, created = services.create_event(request_actor(request), slug, payload.model_dump())
     return Status(201 if created else 200, event_out(event))
 

@@ -96,7 +96,7 @@ class CrosswalkOut(Schema):
     note: str
 
 
-class MappingOut(Schema):
+class ConceptMappingOut(Schema):
     source: ConceptOut
     target: ConceptOut
     relation: str
@@ -122,12 +122,14 @@ def concept_crosswalk(request: HttpRequest, scheme: str, code: str) -> list[Cros
 @router.get(
     "/taxonomy/crosswalk",
     auth=None,
-    response=list[MappingOut],
+    response=list[ConceptMappingOut],
     summary="The whole crosswalk between two schemes (default cdhi-v1 -> cdhi-2023), oriented as asked",
 )
 @public
-def crosswalk_table(request: HttpRequest, source: str = "cdhi-v1", target: str = "cdhi-2023") -> list[MappingOut]:
+def crosswalk_table(
+    request: HttpRequest, source: str = "cdhi-v1", target: str = "cdhi-2023"
+) -> list[ConceptMappingOut]:
     return [
-        MappingOut(source=concept_out(a), target=concept_out(b), relation=relation, method=m.method, note=m.note)
+        ConceptMappingOut(source=concept_out(a), target=concept_out(b), relation=relation, method=m.method, note=m.note)
         for a, b, relation, m in services.crosswalk_table(source, target)
     ]
