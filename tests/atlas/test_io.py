@@ -150,6 +150,7 @@ def test_dha_round_trip_is_byte_identical(manager: Actor, registry: dict[str, An
 def test_a_dha_record_without_the_extension_maps_the_dha_fields(manager: Actor, registry: dict[str, Any]) -> None:
     assert import_projects(manager, _file(registry, SMALL), "json").errors == []
     record = {
+        "public_id": "KE8f3a1c",  # the DHA's own kind of identifier: dropped
         "name": "Malaria SMS reporting",
         "country": "KE",
         "implementation_overview": "Weekly SMS reports of malaria cases.",
@@ -173,6 +174,7 @@ def test_a_dha_record_without_the_extension_maps_the_dha_fields(manager: Actor, 
     assert report.errors == []
     assert report.organisations_created == ["a-new-donor"]
     data = _stored(report.public_ids[0])
+    assert data["public_id"].startswith("KE-")
     assert data["products"] == ["dhis2", "rapidpro"]
     assert data["interventions"] == ["cdhi-v1:1.1.1"]
     assert data["challenges"] == ["hsc:1.2", "hsc:3.5", "hsc:6.6"]

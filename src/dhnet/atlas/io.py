@@ -608,8 +608,8 @@ def from_dha(rec: Any, *, org_slug: Callable[[str], str], product_slug: Callable
         "contact_email": rec.get("contact_email") or "",
         "links": links,
     }
-    if rec.get("public_id"):
-        data["public_id"] = rec["public_id"]
+    if isinstance(rec.get("public_id"), str) and registry.PUBLIC_ID_RE.match(rec["public_id"].upper()):
+        data["public_id"] = rec["public_id"]  # ours; the DHA's own "<ISO2><hashid>" ids are dropped (name matches)
     for name, value in x.items():
         if name not in data or name in ("name", "country"):
             raise registry.FieldInvalid(f"x_dhnet.{name}", "not a field the extension carries")
