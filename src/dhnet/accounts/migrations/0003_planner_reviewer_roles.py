@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_knowledge_manager_role'),
+        ("accounts", "0002_knowledge_manager_role"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='roleassignment',
-            name='role',
-            field=models.CharField(choices=[('system_admin', 'System administrator'), ('national_epidemiologist', 'National epidemiologist'), ('regional_officer', 'Regional officer'), ('district_officer', 'District officer (data entry)'), ('viewer', 'Viewer'), ('partner', 'Partner (aggregates only)'), ('knowledge_manager', 'Knowledge manager (network of networks)'), ('digital_health_planner', 'Digital health planner (ministry of health)'), ('expert_reviewer', 'Expert reviewer of digital health tools')], max_length=32),
+            model_name="roleassignment",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("system_admin", "System administrator"),
+                    ("national_epidemiologist", "National epidemiologist"),
+                    ("regional_officer", "Regional officer"),
+                    ("district_officer", "District officer (data entry)"),
+                    ("viewer", "Viewer"),
+                    ("partner", "Partner (aggregates only)"),
+                    ("knowledge_manager", "Knowledge manager (network of networks)"),
+                    ("digital_health_planner", "Digital health planner (ministry of health)"),
+                    ("expert_reviewer", "Expert reviewer of digital health tools"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
