@@ -386,7 +386,9 @@ def main() -> None:
     parser.add_argument("--bundles", type=int, default=2000, help="Bundles per path (about 4 resources each)")
     parser.add_argument("--clients", type=int, default=4, help="HTTP client threads")
     parser.add_argument("--threads", type=int, default=4, help="threads of dhnet serve")
-    parser.add_argument("--servers", type=int, default=1, help="dhnet serve processes (clients spread over them)")
+    parser.add_argument(
+        "--servers", type=int, default=2, help="dhnet serve processes, clients spread over them (2: one per core)"
+    )
     parser.add_argument("--mode", choices=("prod", "dev"), default="prod", help="DHNET_MODE of the run")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument(
