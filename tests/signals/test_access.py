@@ -121,8 +121,9 @@ CASES = [
         302,
         "D11",
         form={"orgunit": "D11", "date": RECENT, "hazard": "dead birds", "description": "many"},
-        # the report is taken; a partner or a knowledge manager may not read signals: a thank-you page
-        ok_for={"partner": 200, "knowledge_manager": 200},
+        # the report is taken; roles that may not read signals (partner, the network-of-networks roles) get a
+        # thank-you page
+        ok_for={"partner": 200, "knowledge_manager": 200, "digital_health_planner": 200, "expert_reviewer": 200},
     ),
     Case(
         "event report api, own district",
