@@ -27,6 +27,8 @@ def schemes() -> QuerySet[Scheme]:
 
 
 def scheme(scheme_code: str) -> Scheme:
+    if "\x00" in scheme_code:  # no scheme has one (and PostgreSQL refuses NUL in text): no such scheme
+        raise NotFound(f"no taxonomy scheme {scheme_code!r}")
     found = Scheme.objects.filter(code=scheme_code_of(scheme_code)).first()
     if found is None:
         raise NotFound(f"no taxonomy scheme {scheme_code!r}")
@@ -40,7 +42,7 @@ def concepts(scheme_code: str) -> QuerySet[Concept]:
 
 def concept(scheme_code: str, code: str) -> Concept:
     """One concept (``NotFound`` naming the scheme and code)."""
-    found = concepts(scheme_code).filter(code=code).first()
+    found = None if "\x00" in code else concepts(scheme_code).filter(code=code).first()
     if found is None:
         raise NotFound(f"no concept {code!r} in taxonomy scheme {scheme_code!r}")
     return found
@@ -51,6 +53,8 @@ def parse_tag(tag: str) -> tuple[str, str]:
     scheme_name, sep, code = tag.strip().partition(":")
     if not sep or not scheme_name or not code:
         raise Invalid(f"tag {tag!r} is not <scheme>:<code> (e.g. cdhi-v1:1.1.1, hsc:2.1, so:1)")
+    if "\x00" in tag:
+        raise Invalid(f"tag {tag!r} contains a NUL character")
     return scheme_code_of(scheme_name.strip()), code.strip()
 
 
