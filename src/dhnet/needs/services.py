@@ -29,7 +29,7 @@ from django.db.models import Q, QuerySet
 
 from dhnet.atlas.models import BudgetLine, Coverage, Product, Project, ProjectStatus
 from dhnet.atlas.services import administered_countries as atlas_administered_countries
-from dhnet.atlas.services import may_administer
+from dhnet.atlas.services import currencies, languages, may_administer
 from dhnet.audit.services import record
 from dhnet.needs import matching
 from dhnet.needs.matching import Match, Part
@@ -55,8 +55,6 @@ REGISTRY_MANAGE = "atlas:registry:manage"
 
 PUBLIC_ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 PUBLIC_ID_RE = re.compile(r"^[A-Z]{2}-N[2-9A-HJ-NP-Z]{6}$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT = 20_000
 MAX_LIST = 100
 MAX_BUDGET = Decimal("99999999999999.99")
@@ -229,13 +227,13 @@ def _places(raw: Any) -> list[str]:
 
 
 def _languages(raw: Any) -> list[str]:
-    languages = []
+    codes: list[str] = []
     for i, item in enumerate(_list(raw, "languages")):
         code = _text(item, f"languages[{i}]", max_length=8, required=True).lower()
-        if not LANGUAGE_RE.match(code):
+        if code not in languages():
             raise Invalid(f"languages[{i}]: {code[:8]!r} is not an ISO 639-1 code (two letters, e.g. fr)")
-        languages.append(code)
-    return list(dict.fromkeys(languages))
+        codes.append(code)
+    return list(dict.fromkeys(codes))
 
 
 def _budget(raw: Any) -> Decimal | None:
@@ -277,7 +275,7 @@ def validate_need(data: dict[str, Any]) -> NeedInput:
     if not challenges:
         raise Invalid("challenges: name at least one health-system challenge (e.g. hsc:1.2)")
     currency = _text(data.get("currency") or "USD", "currency", max_length=3).upper()
-    if not CURRENCY_RE.match(currency):
+    if currency not in currencies():
         raise Invalid(f"currency: {currency!r} is not an ISO 4217 code")
     return NeedInput(
         country=_country(data.get("country")),
