@@ -80,6 +80,16 @@ PERMISSIONS: dict[str, str] = {
     "feedback:rating:write": "rate a deployment one is verified for (team member or invited user)",
     "feedback:rating:moderate": "flag-review, hide and restore ratings (with a reason, audited)",
     "feedback:review:write": "write expert reviews of deployments and products with the scoring rubric",
+    # The maturity monitor, roadmap, business case and the strategy's monitoring (issue 7). Country-bound actions
+    # also need an appointment as that country's administrator (atlas.CountryAdmin, atlas.services.may_administer).
+    "maturity:assessment:write": "open a country's yearly maturity assessment, invite focal points, fill and submit",
+    "maturity:assessment:review": "comment on submitted maturity assessments, indicator by indicator",
+    "maturity:assessment:approve": "approve, return and publish the maturity assessments of one's countries",
+    "maturity:rubric:manage": "import rubric texts (such as the official GDHM wording) from a JSON file",
+    "planning:roadmap:write": "set target phases and priority weights, build the roadmap, its milestones and progress",
+    "businesscase:case:write": "write business cases (costs, benefits, NPV, ROI) for digital health investments",
+    "strategy:value:write": "record a country's values of the strategy's monitoring indicators",
+    "strategy:indicator:manage": "define the strategy's monitoring indicators, their baselines and targets",
 }
 
 _EVERYONE = {
@@ -176,6 +186,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "knowledge:item:write",
             "atlas:product:write",
             "atlas:project:write",
+            "businesscase:case:write",
         }
     ),
     KNOWLEDGE_MANAGER: frozenset(
@@ -193,6 +204,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "atlas:project:approve",
             "atlas:registry:manage",
             "feedback:rating:moderate",
+            "maturity:assessment:review",
+            "maturity:rubric:manage",
+            "strategy:indicator:manage",
         }
     ),
     DIGITAL_HEALTH_PLANNER: frozenset(
@@ -208,6 +222,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "needs:need:write",
             "needs:match:decide",
             "feedback:rating:moderate",
+            "maturity:assessment:write",
+            "maturity:assessment:approve",
+            "planning:roadmap:write",
+            "businesscase:case:write",
+            "strategy:value:write",
         }
     ),
     EXPERT_REVIEWER: frozenset(
@@ -216,6 +235,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "accounts:token:read",
             "accounts:token:write",
             "feedback:review:write",
+            "maturity:assessment:review",
         }
     ),
 }
