@@ -1,0 +1,1 @@
+"""Digital health maturity monitor: rubrics as data, yearly assessments per country, review, publication."""
