@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "dhnet.atlas",
     "dhnet.feedback",
     "dhnet.needs",
+    "dhnet.maturity",
 ]
 
 MIDDLEWARE = [
