@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "dhnet.feedback",
     "dhnet.needs",
     "dhnet.maturity",
+    "dhnet.businesscase",
 ]
 
 MIDDLEWARE = [
