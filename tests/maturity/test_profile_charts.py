@@ -118,3 +118,52 @@ def test_score_text_and_phase_colours() -> None:
     assert charts.score_text(2.25) == "2.2"  # the display rounding (half-even on the float), not the phase rule
     assert set(charts.PHASE_COLOURS) == {1, 2, 3, 4, 5}
     assert charts.NO_PHASE_COLOUR not in charts.PHASE_COLOURS.values()
+
+
+class _Outline:
+    def __init__(self, code: str, name: str, d: str) -> None:
+        self.code, self.name, self.d = code, name, d
+
+
+OUTLINES = [
+    _Outline("DE", "Germany", "M100 50l10 0 0 10-10 0z"),
+    _Outline("FR", "France", "M80 60l10 0 0 10-10 0z"),
+    _Outline("KE", "Kenya", "M300 200l5 0 0 5-5 0zM310 210l2 0 0 2z"),
+    _Outline("", "Somaliland", "M320 190l3 0 0 3z"),
+]
+
+
+def test_path_bbox_follows_relative_moves_of_every_ring() -> None:
+    assert charts.path_bbox("M300 200l5 0 0 5-5 0zM310 210l2 0 0 2z") == (300.0, 200.0, 312.0, 212.0)
+    assert charts.path_bbox("") is None
+
+
+def test_phase_map_colours_countries_by_phase_and_links_them() -> None:
+    svg = charts.phase_map_svg(
+        400, 300, OUTLINES, {"DE": 3, "KE": 1}, title="Phases", names={"DE": "Germany (WHO)"}, href=lambda c: f"/c/{c}/"
+    )
+    assert 'viewBox="0 0 400 300"' in svg
+    assert '<a href="/c/DE/" data-code="DE" data-phase="3"><path class="p3"' in svg
+    assert "<title>Germany (WHO): phase 3</title>" in svg
+    assert '<a href="/c/FR/" data-code="FR" data-phase=""><path class="nd"' in svg
+    assert "France: no published assessment" in svg
+    assert '<a href="#" data-code=""' in svg  # a shape without an ISO code is drawn, links nowhere
+    assert [label for label, _, _ in charts.phase_legend()] == [
+        "Phase 1",
+        "Phase 2",
+        "Phase 3",
+        "Phase 4",
+        "Phase 5",
+        "No published assessment",
+    ]
+
+
+def test_phase_map_of_a_region_crops_to_it_and_fades_the_others() -> None:
+    svg = charts.phase_map_svg(400, 300, OUTLINES, {"DE": 2}, title="EUR", focus=frozenset({"DE", "FR"}))
+    box = re.search(r'viewBox="([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)"', svg)
+    assert box is not None
+    x, y, w, h = (float(v) for v in box.groups())
+    assert (x, y) == (75.0, 45.0)  # the two countries (80..110, 50..70) with a margin of 5
+    assert (x + w, y + h) == (115.0, 75.0)
+    assert '<path class="nd out"' in svg  # Kenya: drawn faded, not a link
+    assert 'data-code="KE"' not in svg

@@ -18,8 +18,10 @@ the same everywhere.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from dhnet.dashboard.svg import NO_DATA_COLOUR, esc
 
@@ -365,3 +367,110 @@ def phase_histogram_svg(
 
 def _countries(n: int) -> str:
     return f"{n} countr{'y' if n == 1 else 'ies'}"
+
+
+# --- the map of phases -----------------------------------------------------------------------------------------------
+
+
+class Outline(Protocol):
+    """A country's projected outline (``dhnet.atlas.maps.Outline``): alpha-2 code ("" when none), name, path."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def d(self) -> str: ...
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def path_bbox(d: str) -> tuple[float, float, float, float] | None:
+    """The bounding box of a path written by ``dashboard.svg.ring_path`` (``M x y l dx dy … z`` per ring)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for ring in d.split("M")[1:]:
+        numbers = [float(n) for n in _NUMBER.findall(ring)]
+        if len(numbers) < 2:
+            continue
+        x, y = numbers[0], numbers[1]
+        xs.append(x)
+        ys.append(y)
+        for k in range(2, len(numbers) - 1, 2):
+            x += numbers[k]
+            y += numbers[k + 1]
+            xs.append(x)
+            ys.append(y)
+    if not xs:
+        return None
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def phase_legend() -> list[tuple[str, str, str]]:
+    """The map's legend: (label, colour, css class) for phases 1–5 and "no published assessment"."""
+    return [(f"Phase {p}", PHASE_COLOURS[p], f"p{p}") for p in range(1, 6)] + [
+        ("No published assessment", NO_PHASE_COLOUR, "nd")
+    ]
+
+
+def phase_map_svg(
+    width: int,
+    height: int,
+    outlines: Sequence[Outline],
+    phases: Mapping[str, int],
+    *,
+    title: str,
+    names: Mapping[str, str] | None = None,
+    href: Callable[[str], str] | None = None,
+    focus: frozenset[str] | None = None,
+    svg_id: str = "phasemap",
+) -> str:
+    """The world map with each country coloured by its phase (``phases``: alpha-2 -> 1..5; others "no published
+    assessment"), each a link (``href(code)``) with a tooltip.
+
+    With ``focus`` (a region's countries) the view box is cropped to those countries (clipped to the map's width)
+    and the other countries are drawn faded, without links.
+    """
+    names = names or {}
+    box = (0.0, 0.0, float(width), float(height))
+    if focus:
+        boxes = [b for o in outlines if o.code in focus and (b := path_bbox(o.d)) is not None]
+        if boxes:
+            x0 = max(0.0, min(b[0] for b in boxes))
+            y0 = max(0.0, min(b[1] for b in boxes))
+            x1 = min(float(width), max(b[2] for b in boxes))
+            y1 = min(float(height), max(b[3] for b in boxes))
+            pad = 0.04 * max(x1 - x0, y1 - y0) + 4
+            x0, y0 = max(0.0, x0 - pad), max(0.0, y0 - pad)
+            box = (x0, y0, min(float(width), x1 + pad) - x0, min(float(height), y1 + pad) - y0)
+    sid = esc(svg_id)
+    rules = [
+        f"#{sid} path{{stroke:rgba(29,35,41,.35);stroke-width:.6;fill-rule:evenodd;stroke-linejoin:round}}",
+        f"#{sid} a:hover path,#{sid} a:focus path{{stroke:#1d2329;stroke-width:2}}",
+        f"#{sid} path.out{{opacity:.35}}",
+        f"#{sid} .nd{{fill:{NO_PHASE_COLOUR}}}",
+        *(f"#{sid} .p{p}{{fill:{c}}}" for p, c in PHASE_COLOURS.items()),
+    ]
+    out = [
+        f'<svg id="{sid}" class="map" viewBox="{box[0]:.0f} {box[1]:.0f} {box[2]:.0f} {box[3]:.0f}" role="img" '
+        f'aria-label="{esc(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{esc(title)}</title>",
+        "<style>" + "".join(rules) + "</style>",
+    ]
+    for outline in outlines:
+        code = outline.code
+        label = names.get(code, outline.name) if code else outline.name
+        phase = phases.get(code) if code else None
+        css = f"p{phase}" if phase else "nd"
+        tip = f"{label}: phase {phase}" if phase else f"{label}: no published assessment"
+        if focus and code not in focus:
+            out.append(f'<path class="{css} out" d="{outline.d}"><title>{esc(tip)}</title></path>')
+            continue
+        link = href(code) if href and code else "#"
+        out.append(
+            f'<a href="{esc(link)}" data-code="{esc(code)}" data-phase="{phase or ""}"><path class="{css}" '
+            f'd="{outline.d}"><title>{esc(tip)}</title></path></a>'
+        )
+    out.append("</svg>")
+    return "".join(out)
