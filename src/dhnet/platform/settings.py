@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "dhnet.needs",
     "dhnet.maturity",
     "dhnet.businesscase",
+    "dhnet.planning",
     "dhnet.strategy",
 ]
 
