@@ -80,6 +80,7 @@ class RoadmapItem(models.Model):
     indicator = models.ForeignKey("maturity.Indicator", on_delete=models.PROTECT, related_name="+")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    actions = models.ManyToManyField("strategy.ProposedAction", blank=True, related_name="+")
     projects = models.ManyToManyField("atlas.Project", blank=True, related_name="+")
     products = models.ManyToManyField("atlas.Product", blank=True, related_name="+")
     need = models.ForeignKey("needs.Need", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
