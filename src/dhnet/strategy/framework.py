@@ -1,0 +1,63 @@
+"""Loading the strategy's framework (``data/strategy.json``) into the database.
+
+The loader takes the model classes as arguments so that the data migration can pass its historical models and
+tests the real ones. It is idempotent: objectives, outputs and actions are matched on their number, code and key
+and updated in place, so running it twice (or after a corrected transcription) never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data"
+ACTORS = ("member_states", "secretariat", "partners")
+TERMS = ("short", "medium", "long", "all")
+
+
+@cache
+def strategy_data() -> dict[str, Any]:
+    """The transcribed strategy, validated (fails loudly on a malformed file: it ships with the code)."""
+    data: dict[str, Any] = json.loads((DATA / "strategy.json").read_text(encoding="utf-8"))
+    numbers = [o["number"] for o in data["objectives"]]
+    if numbers != [1, 2, 3, 4]:
+        raise ValueError(f"strategy.json: objectives must be numbered 1..4, found {numbers}")
+    keys: set[str] = set()
+    for action in data["actions"]:
+        if action["key"] in keys:
+            raise ValueError(f"strategy.json: action key {action['key']} appears twice")
+        keys.add(action["key"])
+        if action["actor"] not in ACTORS or action["term"] not in TERMS or action["objective"] not in numbers:
+            raise ValueError(f"strategy.json: action {action['key']} has an unknown actor, term or objective")
+    return data
+
+
+def load_framework(objective_model: Any, output_model: Any, action_model: Any) -> dict[str, int]:
+    """Create or update the objectives, outputs and proposed actions; return how many of each the file holds."""
+    data = strategy_data()
+    objectives = {}
+    for o in data["objectives"]:
+        obj, _ = objective_model.objects.update_or_create(
+            number=o["number"], defaults={"title": o["title"], "summary": o["summary"]}
+        )
+        objectives[o["number"]] = obj
+        for out in o["outputs"]:
+            output_model.objects.update_or_create(code=out["code"], defaults={"objective": obj, "text": out["text"]})
+    for position, a in enumerate(data["actions"], start=1):
+        action_model.objects.update_or_create(
+            key=a["key"],
+            defaults={
+                "objective": objectives[a["objective"]],
+                "actor": a["actor"],
+                "term": a["term"],
+                "position": position,
+                "text": a["text"],
+            },
+        )
+    return {
+        "objectives": len(data["objectives"]),
+        "outputs": sum(len(o["outputs"]) for o in data["objectives"]),
+        "actions": len(data["actions"]),
+    }
