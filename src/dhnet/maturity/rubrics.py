@@ -354,7 +354,7 @@ class ImportResult:
     rubric: Rubric
     created: bool
     rebuilt: bool
-    texts_changed: int
+    changed: int
     official_texts: bool
 
 
