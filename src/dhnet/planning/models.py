@@ -142,7 +142,7 @@ class Milestone(models.Model):
         if self.owner_name:
             return self.owner_name
         if self.owner_user_id is not None:
-            return str(self.owner_user.get_full_name() or self.owner_user.get_username())  # type: ignore[union-attr]
+            return str(self.owner_user.get_full_name() or self.owner_user.get_username())
         if self.owner_organisation_id is not None:
-            return str(self.owner_organisation.name)  # type: ignore[union-attr]
+            return str(self.owner_organisation.name)
         return ""
