@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "import": ("dhnet.cli.reporting", "Import aggregate counts (CSV or DHIS2 JSON) into the database.", True),
     "jobs": ("dhnet.cli.signals", "The background job queue.", True),
     "knowledge": ("dhnet.cli.knowledge", "The knowledge repository: ingest documents, search them.", True),
+    "maturity": ("dhnet.maturity.cli", "Digital health maturity: GDHM scoring, rubric import and export.", True),
     "migrate": ("dhnet.cli.platform", "Create or upgrade the database schema (the identity vault's too).", True),
     "needs": ("dhnet.needs.cli", "Country needs linked to solutions: ranked, explained matches.", True),
     "notify": (
