@@ -17,6 +17,7 @@ never overwritten); a new year may start as a copy of the previous year's answer
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -24,9 +25,22 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 
 
+class EvidenceStorage(FileSystemStorage):
+    """Files under ``var/media/`` of this deployment, located when used (not when the module is imported), so that
+    the data directory configured at run time (``DHNET_DATA_DIR``) decides where documents go."""
+
+    @property
+    def base_location(self) -> str:
+        return str(Path(settings.CONFIG.var_dir) / "media")
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+
 def evidence_storage() -> FileSystemStorage:
-    """Evidence documents live under ``var/media/`` of this deployment (``maturity/<sha256[:2]>/...``)."""
-    return FileSystemStorage(location=str(Path(settings.CONFIG.var_dir) / "media"))
+    """Evidence documents live under ``var/media/`` of this deployment (``maturity/<sha256[:2]>/<sha256>.<ext>``)."""
+    return EvidenceStorage()
 
 
 class Rubric(models.Model):
