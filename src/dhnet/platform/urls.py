@@ -25,8 +25,10 @@ urlpatterns = [
     path("atlas/", include("dhnet.atlas.urls")),  # the registry: products, projects, review
     path("feedback/", include("dhnet.feedback.urls")),
     path("needs/", include("dhnet.needs.urls")),
+    path("business-cases/", include("dhnet.businesscase.urls")),
     path("atlas/", include("dhnet.atlas.explore_urls")),  # search, map, country portfolios
     path("atlas/", include("dhnet.atlas.io_urls")),  # import page, export downloads
+    path("maturity/", include("dhnet.maturity.explore_urls")),  # profiles, comparison, regions, map of phases
     path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
     path("api/", include("dhnet.reporting.dhis2_urls")),  # DHIS2 clients post to /api/dataValueSets
