@@ -63,6 +63,9 @@ WRITE = "maturity:assessment:write"
 REVIEW = "maturity:assessment:review"
 APPROVE = "maturity:assessment:approve"
 REGISTRY_MANAGE = "atlas:registry:manage"
+#: Held by every signed-in role: declared by endpoints whose service decides (resolving a comment: its author or the
+#: country's writers).
+SIGNED_IN = "accounts:profile:read"
 
 DRAFT, SUBMITTED, RETURNED, APPROVED, PUBLISHED = "draft", "submitted", "returned", "approved", "published"
 #: States in which answers and evidence may change.
