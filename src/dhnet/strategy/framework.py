@@ -61,3 +61,34 @@ def load_framework(objective_model: Any, output_model: Any, action_model: Any) -
         "outputs": sum(len(o["outputs"]) for o in data["objectives"]),
         "actions": len(data["actions"]),
     }
+
+
+def indicator_data() -> list[dict[str, Any]]:
+    """The starting set of monitoring indicators (``data/indicators.json``)."""
+    data: dict[str, Any] = json.loads((DATA / "indicators.json").read_text(encoding="utf-8"))
+    return list(data["indicators"])
+
+
+def load_indicators(objective_model: Any, output_model: Any, indicator_model: Any) -> int:
+    """Create the starting indicators that do not exist yet (matched by code; an indicator already defined, perhaps
+    changed by the indicator manager, is left as it is). Returns how many were created."""
+    created = 0
+    for i in indicator_data():
+        if indicator_model.objects.filter(code=i["code"]).exists():
+            continue
+        indicator_model.objects.create(
+            code=i["code"],
+            name=i["name"],
+            definition=i["definition"],
+            objective=objective_model.objects.get(number=i["objective"]),
+            output=output_model.objects.get(code=i["output"]) if i.get("output") else None,
+            unit=i.get("unit", ""),
+            direction=i.get("direction", "up"),
+            aggregation=i["aggregation"],
+            source=i.get("source", "manual"),
+            maturity_rule=i.get("maturity_rule"),
+            source_text=i.get("source_text", ""),
+            position=i.get("position", 0),
+        )
+        created += 1
+    return created
