@@ -29,6 +29,7 @@ urlpatterns = [
     path("atlas/", include("dhnet.atlas.explore_urls")),  # search, map, country portfolios
     path("atlas/", include("dhnet.atlas.io_urls")),  # import page, export downloads
     path("maturity/", include("dhnet.maturity.explore_urls")),  # profiles, comparison, regions, map of phases
+    path("maturity/", include("dhnet.maturity.urls")),  # assessments: fill, focal-point links, review, history
     path("", include("dhnet.fhir.urls")),  # /fhir and /fhir/...: FHIR R4
     path("api/v1/", api.urls),
     path("api/", include("dhnet.reporting.dhis2_urls")),  # DHIS2 clients post to /api/dataValueSets
