@@ -844,7 +844,7 @@ def export_rows(year: int) -> list[dict[str, Any]]:
                     "objective": ind.objective.number,
                     "country": v.country,
                     "period": v.period,
-                    "value": str(v.value.normalize() if v.value == v.value.to_integral() else v.value),
+                    "value": _num(v.value),
                     "kind": "derived" if ind.source == MATURITY else "recorded",
                     "source": v.source,
                     "note": v.note,
@@ -854,10 +854,10 @@ def export_rows(year: int) -> list[dict[str, Any]]:
 
 
 def _num(value: Decimal | None) -> str | None:
+    """A decimal as plain text without trailing zeros (``2.5000`` -> ``2.5``, ``40.0000`` -> ``40``)."""
     if value is None:
         return None
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")
 
 
 def export_report(year: int) -> dict[str, Any]:
