@@ -115,7 +115,7 @@ def _require_read(actor: Actor, country: str, rubric: Rubric, what: str) -> None
 def visible_countries(actor: Actor, rubric_code: str = DEFAULT_RUBRIC) -> list[tuple[str, bool]]:
     """``(country, writable)`` of the countries whose planning ``actor`` may see on a rubric: those it administers
     by appointment and those with a roadmap, for a registry manager; plus the shared roadmaps for signed-in users."""
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     administered = maturity.administered_countries(actor)
     roadmaps = set(Roadmap.objects.filter(rubric=rubric).values_list("country", flat=True))
     targets = set(Target.objects.filter(rubric=rubric).values_list("country", flat=True).distinct())
@@ -154,7 +154,8 @@ def country_code(raw: Any) -> str:
     return code
 
 
-def _rubric(code: Any) -> Rubric:
+def rubric_of(code: Any) -> Rubric:
+    """The rubric named ``code`` (``gdhm-current`` when empty); an unknown one is ``Invalid`` (400) naming it."""
     text = _text(code or DEFAULT_RUBRIC, "rubric", max_length=40)
     try:
         return maturity.rubric(text)
@@ -260,7 +261,7 @@ def set_targets(actor: Actor, country: Any, rubric_code: Any, rows: Any) -> list
     """Set (or, with an empty target phase, remove) the targets of the indicators named in ``rows``; the others stay.
     All or nothing; returns the codes whose target changed (empty: the same values again, nothing written)."""
     country = country_code(country)
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     _require_write(actor, country)
     inputs = validate_targets(rubric, rows)
     existing = {t.indicator_id: t for t in Target.objects.filter(country=country, rubric=rubric)}
@@ -308,7 +309,7 @@ def _targets(country: str, rubric: Rubric) -> list[Target]:
 def targets(actor: Actor, country: Any, rubric_code: Any = DEFAULT_RUBRIC) -> list[Target]:
     """The country's targets on a rubric, in the rubric's order (404 unless ``actor`` may read them)."""
     country = country_code(country)
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     _require_read(actor, country, rubric, "targets")
     return _targets(country, rubric)
 
@@ -326,7 +327,7 @@ def gaps(country: str, rubric_code: str = DEFAULT_RUBRIC) -> list[Gap]:
     """The country's gap list on a rubric (the contract other contexts use; no permission check): for each target,
     the current phase from the latest published assessment (not available or none: 0), the gap and its priority
     (gap x weight), highest priority first, then by code."""
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     country = country_code(country)
     phases, _ = current_phases(country, rubric.code)
     rows = [
@@ -345,7 +346,7 @@ def gaps(country: str, rubric_code: str = DEFAULT_RUBRIC) -> list[Gap]:
 def gap_list(actor: Actor, country: Any, rubric_code: Any = DEFAULT_RUBRIC) -> list[Gap]:
     """:func:`gaps` for ``actor`` (404 unless it may read the country's planning; audited)."""
     country = country_code(country)
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     _require_read(actor, country, rubric, "gaps")
     return gaps(country, rubric.code)
 
@@ -452,7 +453,7 @@ def _ensure_roadmap(actor: Actor, country: str, rubric: Rubric) -> Roadmap:
 def update_roadmap(actor: Actor, country: Any, rubric_code: Any, changes: Any) -> Roadmap:
     """Change the roadmap's ``title`` or ``shared`` flag (the roadmap is created if the country has none yet)."""
     country = country_code(country)
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     _require_write(actor, country)
     if not isinstance(changes, dict):
         raise Invalid("expected an object with title and/or shared")
@@ -549,7 +550,7 @@ def _items(roadmap: Roadmap | None) -> list[RoadmapItem]:
 def roadmap_view(actor: Actor, country: Any, rubric_code: Any = DEFAULT_RUBRIC) -> RoadmapView:
     """The country's roadmap with its items, links, milestones, gap list and progress (404 unless readable)."""
     country = country_code(country)
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     _require_read(actor, country, rubric, "roadmap")
     roadmap = _roadmap(country, rubric)
     items = _items(roadmap)
@@ -668,7 +669,7 @@ def add_item(actor: Actor, country: Any, rubric_code: Any, data: Any) -> tuple[R
     is ``(item, False)`` and writes nothing; other values under that title are a 409.
     """
     country = country_code(country)
-    rubric = _rubric(rubric_code)
+    rubric = rubric_of(rubric_code)
     _require_write(actor, country)
     if not isinstance(data, dict):
         raise Invalid("expected an object with the item's fields")
