@@ -25,6 +25,7 @@ urlpatterns = [
     path("atlas/", include("dhnet.atlas.urls")),  # the registry: products, projects, review
     path("feedback/", include("dhnet.feedback.urls")),
     path("needs/", include("dhnet.needs.urls")),
+    path("planning/", include("dhnet.planning.urls")),
     path("business-cases/", include("dhnet.businesscase.urls")),
     path("atlas/", include("dhnet.atlas.explore_urls")),  # search, map, country portfolios
     path("atlas/", include("dhnet.atlas.io_urls")),  # import page, export downloads
