@@ -7,7 +7,6 @@ country's administrators, its creator, everyone signed in once shared), 404 othe
 ``businesscase:case:write`` and the country (see :mod:`dhnet.businesscase.services`). Money is decimal text.
 """
 
-
 from decimal import Decimal
 from typing import Any
 
