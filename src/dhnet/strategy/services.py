@@ -844,7 +844,7 @@ def export_rows(year: int) -> list[dict[str, Any]]:
                     "objective": ind.objective.number,
                     "country": v.country,
                     "period": v.period,
-                    "value": _num(v.value),
+                    "value": plain_number(v.value),
                     "kind": "derived" if ind.source == MATURITY else "recorded",
                     "source": v.source,
                     "note": v.note,
@@ -853,7 +853,7 @@ def export_rows(year: int) -> list[dict[str, Any]]:
     return out
 
 
-def _num(value: Decimal | None) -> str | None:
+def plain_number(value: Decimal | None) -> str | None:
     """A decimal as plain text without trailing zeros (``2.5000`` -> ``2.5``, ``40.0000`` -> ``40``)."""
     if value is None:
         return None
@@ -878,13 +878,19 @@ def export_report(year: int) -> dict[str, Any]:
                     "output": p.indicator.output.code if p.indicator.output else None,
                     "baseline": None
                     if p.target is None
-                    else {"value": _num(p.target.baseline_value), "year": p.target.baseline_year},
+                    else {"value": plain_number(p.target.baseline_value), "year": p.target.baseline_year},
                     "target": None
                     if p.target is None
-                    else {"value": _num(p.target.target_value), "year": p.target.target_year},
-                    "latest": None if p.latest is None else {"value": _num(p.latest.value), "period": p.latest.period},
-                    "year": {"value": _num(agg.value), "reporting_countries": agg.reporting, "meeting": agg.meeting},
-                    "percent_of_way": _num(p.percent),
+                    else {"value": plain_number(p.target.target_value), "year": p.target.target_year},
+                    "latest": None
+                    if p.latest is None
+                    else {"value": plain_number(p.latest.value), "period": p.latest.period},
+                    "year": {
+                        "value": plain_number(agg.value),
+                        "reporting_countries": agg.reporting,
+                        "meeting": agg.meeting,
+                    },
+                    "percent_of_way": plain_number(p.percent),
                     "status": p.status,
                 }
             )
