@@ -26,6 +26,7 @@ urlpatterns = [
     path("feedback/", include("dhnet.feedback.urls")),
     path("needs/", include("dhnet.needs.urls")),
     path("planning/", include("dhnet.planning.urls")),
+    path("strategy/", include("dhnet.strategy.urls")),
     path("business-cases/", include("dhnet.businesscase.urls")),
     path("atlas/", include("dhnet.atlas.explore_urls")),  # search, map, country portfolios
     path("atlas/", include("dhnet.atlas.io_urls")),  # import page, export downloads
