@@ -5,8 +5,6 @@ authentication needed, but a token or session sent is honoured so that its holde
 focal-point endpoints ``/maturity/fill/{token}`` are authenticated by the link's token alone.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import datetime as dt

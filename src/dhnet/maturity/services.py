@@ -344,6 +344,19 @@ def published_history(actor: Actor, public_id: Any) -> list[PublishedScore]:
     return rows
 
 
+def history(actor: Actor, public_id: Any) -> tuple[Assessment, list[PublishedScore], list[Assessment]]:
+    """An assessment's publications (newest version first) and the country's other years on the same rubric that
+    ``actor`` may see (published ones, or all for its administrators and reviewers)."""
+    rows = published_history(actor, public_id)
+    assessment = _find(public_id)
+    years = [
+        a
+        for a in other_years(assessment)
+        if a.status == PUBLISHED or a.publications.exists() or _sees_workflow(actor, a)
+    ]
+    return assessment, rows, years
+
+
 def other_years(assessment: Assessment) -> list[Assessment]:
     """The same country's assessments on the same rubric in other years (earlier years are kept), newest first."""
     return list(
@@ -672,6 +685,7 @@ class AnswerInput:
     code: str
     phase: int | None
     note: str | None  # None: keep the note
+    keep_phase: bool = False  # an entry without "phase": only the note changes
 
 
 def _answer_inputs(assessment: Assessment, answers: Any) -> list[AnswerInput]:
@@ -691,9 +705,9 @@ def _answer_inputs(assessment: Assessment, answers: Any) -> list[AnswerInput]:
                 raise Invalid(f"answers[{code}]: unknown field {sorted(unknown)[0][:20]!r} (phase, note)")
             phase = _phase(raw.get("phase"), code)
             note = _text(raw["note"], f"answers[{code}].note", max_length=MAX_NOTE) if "note" in raw else None
+            inputs.append(AnswerInput(code, phase, note, keep_phase="phase" not in raw))
         else:
-            phase, note = _phase(raw, code), None
-        inputs.append(AnswerInput(code, phase, note))
+            inputs.append(AnswerInput(code, _phase(raw, code), None))
     return inputs
 
 
@@ -702,8 +716,9 @@ def answer(
 ) -> tuple[Assessment, list[str]]:
     """Set the phases (and notes) of indicators: ``{"<code>": {"phase": 3, "note": "..."}}`` or ``{"<code>": 3}``.
 
-    Phase -1 is "not available", null clears the answer. All or nothing: one bad entry (named) stores none. Setting
-    the same values again changes nothing (no new audit record). Returns the assessment and the codes changed.
+    Phase -1 is "not available", null clears the answer, an entry without "phase" changes the note only. All or
+    nothing: one bad entry (named) stores none. Setting the same values again changes nothing (no new audit record).
+    Returns the assessment and the codes changed.
     """
     with transaction.atomic():
         assessment, who = _editable(actor, public_id, focal, "answering")
@@ -718,9 +733,10 @@ def answer(
         for item in inputs:
             row = rows[item.code]
             note = row.note if item.note is None else item.note
-            if row.phase == item.phase and row.note == note:
+            phase = row.phase if item.keep_phase else item.phase
+            if row.phase == phase and row.note == note:
                 continue
-            row.phase, row.note, row.answered_by = item.phase, note, _label(who)
+            row.phase, row.note, row.answered_by = phase, note, _label(who)
             row.save(update_fields=["phase", "note", "answered_by", "updated_at"])
             changed.append(item.code)
         if changed:
@@ -729,7 +745,7 @@ def answer(
                 "maturity.answer.set",
                 object_type="maturity.assessment",
                 object_id=assessment.public_id,
-                detail={"answers": {i.code: i.phase for i in inputs if i.code in changed}},
+                detail={"answers": {c: rows[c].phase for c in changed}},
                 permission=WRITE if focal is None else None,
             )
         if focal is not None:
