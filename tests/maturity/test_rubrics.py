@@ -404,3 +404,24 @@ def test_import_api_answers_400_naming_the_element_and_409_for_structure(users: 
         "official_texts": True,
         "indicators": 31,
     }
+
+
+@pytest.mark.django_db
+def test_removing_an_indicator_another_context_refers_to_is_refused(operator: Actor) -> None:
+    from dhnet.planning.models import Target
+
+    rubric = Rubric.objects.get(code="gdhm-current")
+    Target.objects.create(
+        country="DE", rubric=rubric, indicator=Indicator.objects.get(rubric=rubric, code="21c"), target_phase=4,
+        target_year=2030,
+    )  # fmt: skip
+    removed = copy.deepcopy(rubrics.packaged("current"))
+    removed["components"][6]["indicators"][2]["sub_indicators"].pop()  # 21c
+    removed["components"][6]["indicators"][2]["question"] = "Changed before the refusal?"
+    with pytest.raises(Conflict, match="indicator '21c' would be removed, but other records"):
+        rubrics.import_rubric(operator, removed)
+    assert Indicator.objects.filter(rubric=rubric, code="21c").exists()
+    assert (
+        Indicator.objects.get(rubric=rubric, code="21").question
+        == rubrics.packaged("current")["components"][6]["indicators"][2]["question"]
+    )  # the whole import rolled back
