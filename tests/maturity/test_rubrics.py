@@ -336,18 +336,17 @@ MANAGE = rubrics.PERMISSION
 
 @dataclass(frozen=True)
 class Case:
-    """``permission`` None: public."""
+    """``permission`` None: public; the import posts the packaged current rubric (idempotent: 200 each time)."""
 
     label: str
     method: str
     url: str
     permission: str | None
     ok: int = 200
-    body: Any = None
 
 
 CASES = [
-    Case("rubric import api", "post", "/api/v1/maturity/rubrics/import", MANAGE, body=None),
+    Case("rubric import api", "post", "/api/v1/maturity/rubrics/import", MANAGE),
     Case("rubric export api", "get", "/api/v1/maturity/rubrics/gdhm-current/export", None),
 ]
 
