@@ -84,6 +84,7 @@ class BcCaseOut(Schema):
     country: str
     title: str
     investment: str
+    roadmap_item: int | None = Field(description="id of the planning.RoadmapItem this investment carries out")
     currency: str
     base_year: int
     horizon_years: int
@@ -104,6 +105,7 @@ class BcCaseIn(Schema):
     country: str = Field("", max_length=8, description="ISO 3166-1 alpha-2; empty: not a country's case")
     title: str = Field(max_length=200)
     investment: str = Field("", max_length=20_000)
+    roadmap_item: int | None = Field(None, description="a roadmap item of the case's country (planning)")
     currency: str = Field("USD", max_length=8, description="ISO 4217")
     base_year: int
     horizon_years: int = Field(description="1..30")
@@ -119,6 +121,7 @@ class BcCasePatch(Schema):
     country: str | None = Field(None, max_length=8)
     title: str | None = Field(None, max_length=200)
     investment: str | None = Field(None, max_length=20_000)
+    roadmap_item: int | None = Field(None, description="null: no link")
     currency: str | None = Field(None, max_length=8)
     base_year: int | None = None
     horizon_years: int | None = None

@@ -44,6 +44,14 @@ class BusinessCase(models.Model):
     )
     title = models.CharField(max_length=200)
     investment = models.TextField(blank=True, help_text="what is bought, built or scaled, and for whom")
+    roadmap_item = models.ForeignKey(
+        "planning.RoadmapItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="business_cases",
+        help_text="the roadmap item of the case's country this investment carries out",
+    )
     currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217")
     base_year = models.PositiveSmallIntegerField(help_text="year 0: not discounted")
     horizon_years = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(30)])

@@ -39,7 +39,9 @@ from dhnet.atlas.services import currencies
 from dhnet.audit.services import record
 from dhnet.businesscase import finance
 from dhnet.businesscase.models import BenefitKind, BenefitLine, BusinessCase, CaseVersion, CostCategory, CostLine
+from dhnet.maturity import services as maturity
 from dhnet.network import timezones
+from dhnet.planning.models import RoadmapItem
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
 
@@ -58,7 +60,17 @@ MIN_RATE, MAX_RATE = Decimal("-0.99"), Decimal("1")
 PHASES: tuple[str, ...] = tuple(value for value, _ in CostPhase.choices)
 CATEGORIES: tuple[str, ...] = tuple(value for value, _ in CostCategory.choices)
 KINDS: tuple[str, ...] = tuple(value for value, _ in BenefitKind.choices)
-FIELDS = ("country", "title", "investment", "currency", "base_year", "horizon_years", "discount_rate", "shared")
+FIELDS = (
+    "country",
+    "title",
+    "investment",
+    "roadmap_item",
+    "currency",
+    "base_year",
+    "horizon_years",
+    "discount_rate",
+    "shared",
+)
 COST_COLUMNS = ("phase", "category", "year", "amount", "note")
 BENEFIT_COLUMNS = ("kind", "year", "quantity", "unit", "unit_value", "assumption")
 
@@ -67,15 +79,9 @@ BENEFIT_COLUMNS = ("kind", "year", "quantity", "unit", "unit_value", "assumption
 
 
 def administers(actor: Actor, country: str) -> bool:
-    """Whether ``actor`` administers ``country``: holds ``atlas:registry:manage`` or is appointed its
-    ``atlas.CountryAdmin`` (the rule of ``maturity.services.administers`` in docs/maturity-design.md)."""
-    if not country:
-        return False
-    if actor.has(REGISTRY_MANAGE):
-        return True
-    if actor.user_id is None:
-        return False
-    return CountryAdmin.objects.filter(user_id=actor.user_id, country=country).exists()
+    """Whether ``actor`` administers ``country`` (``maturity.services.administers``: holds
+    ``atlas:registry:manage`` or is appointed its ``atlas.CountryAdmin``); no one administers "no country"."""
+    return bool(country) and maturity.administers(actor, country)
 
 
 def visible_cases(actor: Actor) -> QuerySet[BusinessCase]:
@@ -218,7 +224,7 @@ def clean_fields(data: dict[str, Any], current: dict[str, Any] | None = None) ->
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise Invalid(f"{unknown[0]}: unknown field (expected {', '.join(FIELDS)})")
-    merged = dict(current or {}) | {k: v for k, v in data.items() if v is not None or current is None}
+    merged = dict(current or {}) | data
     out: dict[str, Any] = {
         "country": _country(merged.get("country", "")),
         "title": _text(merged.get("title"), "title", max_length=200, required=True),
@@ -234,7 +240,24 @@ def clean_fields(data: dict[str, Any], current: dict[str, Any] | None = None) ->
     if currency not in currencies():
         raise Invalid(f"currency: {currency[:8]!r} is not an ISO 4217 currency code")
     out["currency"] = currency
+    out["roadmap_item"] = _roadmap_item(merged.get("roadmap_item"), out["country"])
     return out
+
+
+def _roadmap_item(raw: Any, country: str) -> int | None:
+    """The id of a roadmap item of ``country``'s roadmap (None: no link); Invalid naming it otherwise."""
+    if raw is None or raw == "":
+        return None
+    item_id = _int(raw, "roadmap_item", 1, 2**62)
+    item = RoadmapItem.objects.filter(pk=item_id).select_related("roadmap").first()
+    if item is None:
+        raise Invalid(f"roadmap_item: no roadmap item {item_id}")
+    if not country or item.roadmap.country != country:
+        raise Invalid(
+            f"roadmap_item: item {item_id} is on the roadmap of {item.roadmap.country}, not of "
+            f"{country or 'a case without a country'}"
+        )
+    return item_id
 
 
 def _cost_row(raw: Any, where: str, base_year: int, horizon_years: int) -> dict[str, Any]:
@@ -349,6 +372,14 @@ def parse_upload(kind: str, content: bytes, filename: str = "") -> tuple[list[An
     return rows, 2
 
 
+def roadmap_items(country: str) -> list[RoadmapItem]:
+    """The roadmap items of ``country`` a case may link to (the editor's choice list)."""
+    if not country:
+        return []
+    qs = RoadmapItem.objects.filter(roadmap__country=country).select_related("indicator", "roadmap")
+    return list(qs.order_by("roadmap__id", "position", "id"))
+
+
 # --- snapshots, versions --------------------------------------------------------------------------------------------
 
 
@@ -395,6 +426,7 @@ def fields_data(case: BusinessCase) -> dict[str, Any]:
         "country": case.country,
         "title": case.title,
         "investment": case.investment,
+        "roadmap_item": case.roadmap_item_id,
         "currency": case.currency,
         "base_year": case.base_year,
         "horizon_years": case.horizon_years,
@@ -422,6 +454,13 @@ def _save_version(actor: Actor, case: BusinessCase, change: str) -> CaseVersion:
         saved_by_id=actor.user_id,
         saved_by_name=actor.username[:150],
     )
+
+
+def _model_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validated fields as model keyword arguments (the roadmap item by its id)."""
+    out = dict(fields)
+    out["roadmap_item_id"] = out.pop("roadmap_item", None)
+    return out
 
 
 def _new_public_id() -> str:
@@ -464,7 +503,9 @@ def create_case(actor: Actor, data: dict[str, Any]) -> tuple[BusinessCase, bool]
         ).prefetch_related("costs", "benefits"):
             if snapshot(existing) == wanted:
                 return existing, False
-        case = BusinessCase.objects.create(public_id=_new_public_id(), created_by_id=actor.user_id, **fields)
+        case = BusinessCase.objects.create(
+            public_id=_new_public_id(), created_by_id=actor.user_id, **_model_fields(fields)
+        )
         _write_lines(case, costs, benefits)
         _save_version(actor, case, "created")
         record(
@@ -511,7 +552,7 @@ def _save(
     if after == before:
         return False
     if fields is not None:
-        for name, value in fields.items():
+        for name, value in _model_fields(fields).items():
             setattr(case, name, value)
     case.version += 1
     case.save()
@@ -624,13 +665,17 @@ def copy_case(actor: Actor, public_id: str, data: dict[str, Any] | None = None) 
     country and other fields (default title "Copy of …", not shared). The copy is the actor's own."""
     source = get_case(actor, public_id, audit=False)
     base = fields_data(source) | {"title": f"Copy of {source.title}"[:200], "shared": False}
+    if data and "country" in data and data["country"] != source.country:
+        base["roadmap_item"] = None  # the link is to the source country's roadmap
     fields = clean_fields(data or {}, current=base)
     _require_create(actor, fields["country"])
     old = snapshot(source)
     costs = clean_costs(old["costs"], fields["base_year"], fields["horizon_years"])
     benefits = clean_benefits(old["benefits"], fields["base_year"], fields["horizon_years"])
     with transaction.atomic():
-        case = BusinessCase.objects.create(public_id=_new_public_id(), created_by_id=actor.user_id, **fields)
+        case = BusinessCase.objects.create(
+            public_id=_new_public_id(), created_by_id=actor.user_id, **_model_fields(fields)
+        )
         _write_lines(case, costs, benefits)
         _save_version(actor, case, f"copied from {source.public_id} version {source.version}")
         record(

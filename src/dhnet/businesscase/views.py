@@ -64,6 +64,7 @@ def _field_form(post: Any) -> dict[str, Any]:
         "country": post.get("country", ""),
         "title": post.get("title", ""),
         "investment": post.get("investment", ""),
+        "roadmap_item": post.get("roadmap_item", "") or None,
         "currency": post.get("currency", "") or "USD",
         "base_year": post.get("base_year", ""),
         "horizon_years": post.get("horizon_years", ""),
@@ -207,6 +208,7 @@ def case_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         message = "Nothing changed: no new version."
     figures = services.figures(case)
     benefits = services.snapshot(case)["benefits"]
+    items = services.roadmap_items(case.country)
     benefits += [
         {"kind": "", "year": "", "quantity": "", "unit": "", "unit_value": "", "assumption": ""}
     ] * BLANK_BENEFITS
@@ -223,6 +225,7 @@ def case_edit(request: HttpRequest, public_id: str) -> HttpResponse:
         "phases": CostPhase.choices,
         "categories": CostCategory.choices,
         "result": figures.result,
+        "roadmap_items": items,
     }
     return render(request, "businesscase/edit.html", context, status=status)
 
