@@ -6,7 +6,6 @@ authenticate is a 401, not an anonymous read. Writing needs ``planning:roadmap:w
 Every endpoint takes ``?rubric=gdhm-current`` (default) or ``gdhm-classic``.
 """
 
-from __future__ import annotations
 
 from typing import Any
 
