@@ -37,10 +37,10 @@ def test_radar_draws_each_component_with_its_score_as_text() -> None:
 
 def test_radar_point_lies_at_its_score_on_the_rings() -> None:
     svg = charts.radar_svg([Axis("A", 5.0), Axis("B", 2.5), Axis("C", 0.0)], title="t", size=400)
-    # first axis points up from the centre (200, 200); radius = 400/2 - 92 = 108 at phase 5
+    # first axis points up from the centre (60 + 200, 200); radius = 400/2 - 92 = 108 at phase 5
     circle = re.search(r'<circle class="pt" cx="([\d.]+)" cy="([\d.]+)"', svg)
     assert circle is not None
-    assert (float(circle.group(1)), float(circle.group(2))) == (200.0, 92.0)
+    assert (float(circle.group(1)), float(circle.group(2))) == (260.0, 92.0)
 
 
 def test_radar_with_a_comparison_draws_a_dashed_second_polygon() -> None:

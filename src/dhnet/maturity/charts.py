@@ -33,6 +33,8 @@ PHASE_TEXT: dict[int, str] = {1: "#1d2329", 2: "#1d2329", 3: "#1d2329", 4: "#fff
 #: Line colours of the trend chart's component series (Okabe–Ito, readable by people with colour-vision deficiency).
 SERIES_COLOURS = ("#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#999999")
 OVERALL_COLOUR = "#1d2329"
+#: Extra room left and right of the radar for its labels (viewBox units).
+SIDE = 60
 COMPARE_COLOUR = "#b30000"
 VALUE_COLOUR = "#0868ac"
 
@@ -87,8 +89,9 @@ def radar_svg(
     if not axes:
         return ""
     n = len(axes)
-    cx = cy = size / 2
-    radius = size / 2 - 92  # room for the labels around the rings
+    width = size + 2 * SIDE  # wider than tall: the labels left and right of the rings need the room
+    cx, cy = width / 2, size / 2
+    radius = size / 2 - 92  # room for the labels above and below the rings
     has_compare = any(a.compare is not None for a in axes)
 
     def point(i: int, value: float) -> tuple[float, float]:
@@ -102,9 +105,9 @@ def radar_svg(
         for a in axes
     )
     out = [
-        f'<svg id="{esc(svg_id)}" class="radar" viewBox="0 0 {size} {size}" role="img" '
+        f'<svg id="{esc(svg_id)}" class="radar" viewBox="0 0 {width} {size}" role="img" '
         f'aria-labelledby="{esc(svg_id)}-t {esc(svg_id)}-d" xmlns="http://www.w3.org/2000/svg" width="100%" '
-        f'style="max-width:{size * 1.25:.0f}px">',
+        f'style="max-width:{width * 1.4:.0f}px">',
         f'<title id="{esc(svg_id)}-t">{esc(title)}</title>',
         f'<desc id="{esc(svg_id)}-d">{esc(desc)}</desc>',
         "<style>.radar text{font:12px system-ui,sans-serif;fill:#1d2329}.radar .ring{fill:none;stroke:#d5dbe0}"
