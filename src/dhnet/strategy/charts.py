@@ -17,6 +17,11 @@ TARGET = "#2e7d32"
 STATUS_COLOURS = {"achieved": "#2e7d32", "on_track": "#2e7d32", "off_track": "#a4262c"}
 
 
+def _plain(value: Decimal) -> str:
+    """A value as written, without trailing zeros (``4.50`` -> ``4.5``, ``70.0000`` -> ``70``)."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def indicator_chart(
     points: Sequence[tuple[int, Decimal]],
     *,
@@ -67,13 +72,13 @@ def indicator_chart(
         bx, by = x(baseline[0]), y(baseline[1])
         parts.append(
             f'<rect x="{bx - 4:.1f}" y="{by - 4:.1f}" width="8" height="8" fill="{BASE}"><title>baseline '
-            f"{baseline[0]}: {esc(fmt(float(baseline[1]), 2))}{esc(suffix)}</title></rect>"
+            f"{baseline[0]}: {esc(_plain(baseline[1]))}{esc(suffix)}</title></rect>"
         )
     if target:
         tx, ty = x(target[0]), y(target[1])
         parts.append(
             f'<path d="M{tx:.1f},{ty - 6:.1f} L{tx + 6:.1f},{ty:.1f} L{tx:.1f},{ty + 6:.1f} L{tx - 6:.1f},{ty:.1f} Z" '
-            f'fill="{TARGET}"><title>target {target[0]}: {esc(fmt(float(target[1]), 2))}{esc(suffix)}</title></path>'
+            f'fill="{TARGET}"><title>target {target[0]}: {esc(_plain(target[1]))}{esc(suffix)}</title></path>'
             f'<text x="{tx + 9:.1f}" y="{ty + 4:.1f}" font-size="10" fill="{TARGET}">target</text>'
         )
     pts = sorted(points)
@@ -83,7 +88,7 @@ def indicator_chart(
         for yr, v in pts:
             parts.append(
                 f'<circle cx="{x(yr):.1f}" cy="{y(v):.1f}" r="3.5" fill="{LINE}"><title>{yr}: '
-                f"{esc(fmt(float(v), 2))}{esc(suffix)}</title></circle>"
+                f"{esc(_plain(v))}{esc(suffix)}</title></circle>"
             )
         last_year, last_value = pts[-1]
         parts.append(
@@ -99,7 +104,7 @@ def progress_bar(percent: Decimal | None, status: str, *, label: str) -> str:
     width, height = 160, 14
     share = 0.0 if percent is None else max(0.0, min(100.0, float(percent)))
     colour = STATUS_COLOURS.get(status, BASE)
-    text = "no data" if percent is None else f"{fmt(float(percent), 1)} %"
+    text = "no data" if percent is None else f"{_plain(percent)} %"
     return (
         f'<svg class="progress-bar" viewBox="0 0 {width + 60} {height}" width="{width + 60}" height="{height}" '
         f'role="img" aria-label="{esc(label)}: {esc(text)}" xmlns="http://www.w3.org/2000/svg">'

@@ -49,7 +49,8 @@ def _default_year() -> int:
 @public
 def framework(request: HttpRequest) -> HttpResponse:
     """The four objectives with their outputs and the proposed actions, filtered by objective, actor and term."""
-    query = {k: request.GET.get(k, "")[:20] for k in ("objective", "actor", "term")}
+    query = {k: request.GET.get(k, "")[:20] for k in ("objective", "term")}
+    query["actor"] = request.GET.get("actor", "member_states")[:20]  # the Member States' unless asked otherwise
     try:
         found = services.actions(objective=query["objective"] or None, actor=query["actor"] or None, term=query["term"])
     except ServiceError as exc:
