@@ -482,6 +482,7 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
             importlib.import_module("dhnet.needs.demo").load_demo(actor)
         )  # after the atlas: demo-planner is DE's admin
         _say(importlib.import_module("dhnet.maturity.demo").load_demo(actor))  # after the atlas: DE's admin
+        _say(importlib.import_module("dhnet.planning.demo").load_demo(actor))  # after maturity: DE's phases
         _say(importlib.import_module("dhnet.strategy.demo").load_demo(actor))  # after maturity: derived indicators
         if detect or (detect is None and (changed or not _detection_done())):
             t0 = time.monotonic()
