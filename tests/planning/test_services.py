@@ -74,7 +74,10 @@ def test_set_targets_changes_only_what_differs_and_removes_with_an_empty_phase(w
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([{"indicator": "99", "target_phase": 3, "target_year": 2026}], r"rows\[0\].indicator: '99' is not an indicator of gdhm-current"),
+        (
+            [{"indicator": "99", "target_phase": 3, "target_year": 2026}],
+            r"rows\[0\].indicator: '99' is not an indicator of gdhm-current",
+        ),
         (
             [{"indicator": "2", "target_phase": 3, "target_year": 2026}, {"indicator": "3", "target_phase": 6}],
             r"rows\[1\].target_phase \(indicator 3\): 6 is not between 1 and 5",
