@@ -484,6 +484,7 @@ def demo(subset: bool, detect: bool | None, data_dir: Path, window: int, url: st
         _say(importlib.import_module("dhnet.maturity.demo").load_demo(actor))  # after the atlas: DE's admin
         _say(importlib.import_module("dhnet.planning.demo").load_demo(actor))  # after maturity: DE's phases
         _say(importlib.import_module("dhnet.strategy.demo").load_demo(actor))  # after maturity: derived indicators
+        _say(importlib.import_module("dhnet.businesscase.demo").load_demo(actor))  # after the atlas: DE's admin
         if detect or (detect is None and (changed or not _detection_done())):
             t0 = time.monotonic()
             _say("detection over every alert rule (a minute or two for the full data) ...")
