@@ -94,7 +94,7 @@ class MaturityCommentOut(Schema):
     resolved_at: dt.datetime | None
 
 
-class MaturityComponentScoreOut(Schema):
+class MaturityDraftComponentScoreOut(Schema):
     name: str
     score: float | None
     phase: int | None
@@ -105,7 +105,7 @@ class MaturityAssessmentDetailOut(MaturityAssessmentOut):
     total: int
     answers: list[MaturityAnswerOut]
     comments: list[MaturityCommentOut]
-    components: list[MaturityComponentScoreOut] = Field(description="the score of the current answers")
+    components: list[MaturityDraftComponentScoreOut] = Field(description="the score of the current answers")
     overall_score: float | None
     overall_phase: int | None
 
@@ -257,7 +257,7 @@ def detail_out(a: Assessment) -> MaturityAssessmentDetailOut:
         answers=answers,
         comments=comments,
         components=[
-            MaturityComponentScoreOut(name=c.name, score=c.score, phase=c.phase) for c in layout.score.components
+            MaturityDraftComponentScoreOut(name=c.name, score=c.score, phase=c.phase) for c in layout.score.components
         ],
         overall_score=layout.score.score,
         overall_phase=layout.score.phase,
