@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from dhnet.accounts.models import User
@@ -16,6 +19,8 @@ from dhnet.maturity.models import Answer, FocalPointLink
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from tests.maturity.assess_world import RUBRIC, filled, make_rubric, people
+from tests.notifications.fixtures import SmtpServer, free_port, smtp_server  # noqa: F401  (fixture)
+from tests.platform.fixtures import login
 
 
 @pytest.fixture
@@ -115,3 +120,39 @@ def test_who_may_invite_and_when(who: dict[str, Actor]) -> None:
     focal = services.link_actor(token)  # still valid, but the assessment is no longer editable
     with pytest.raises(Conflict, match="answers change while draft or returned"):
         services.answer(Actor.anonymous(), assessment.public_id, {"1": 1}, focal=focal)
+
+
+def test_the_link_is_e_mailed_through_a_real_smtp_server(
+    who: dict[str, Actor],
+    users: dict[str, User],
+    smtp_server: SmtpServer,  # noqa: F811  (the fixture imported above)
+) -> None:
+    planner = who["digital_health_planner"]
+    assessment, _ = services.open_assessment(planner, "DE", 2025, RUBRIC)
+    client = login(Client(), users["digital_health_planner"])
+    form = {"name": "Ada", "email": "ada@example.org", "days": "10", "send": "on"}
+    page = client.post(f"/maturity/assessments/{assessment.public_id}/links/", form).content.decode()
+    assert "The link was e-mailed to ada@example.org." in page
+    (message,) = smtp_server.messages
+    assert message["To"] == "ada@example.org"
+    assert message["Subject"] == "Maturity assessment DE 2025: your link"
+    url = re.search(r"http://testserver(/maturity/fill/[^/\s]+/)", message.get_content())
+    assert url is not None
+    assert services.link_actor(url.group(1).split("/")[3]).link.email == "ada@example.org"
+    record = AuditRecord.objects.get(action="maturity.link.email")
+    assert record.detail["sent"] is True
+    assert url.group(1) not in str(record.detail)  # the secret link is not in the audit trail
+
+
+def test_an_unreachable_mail_server_is_reported_not_a_500(
+    who: dict[str, Actor], users: dict[str, User], settings: Any
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", free_port(), False
+    assessment, _ = services.open_assessment(who["digital_health_planner"], "DE", 2025, RUBRIC)
+    client = login(Client(), users["digital_health_planner"])
+    form = {"name": "Ada", "email": "ada@example.org", "send": "on"}
+    response = client.post(f"/maturity/assessments/{assessment.public_id}/links/", form)
+    assert response.status_code == 200
+    assert "The e-mail could not be sent" in response.content.decode()
+    assert FocalPointLink.objects.filter(revoked_at__isnull=True).count() == 1  # the link still works: copy it

@@ -140,6 +140,7 @@ class MaturityInviteIn(Schema):
     name: str = Field(max_length=200)
     email: str = Field(max_length=254)
     days: int = Field(services.LINK_DAYS_DEFAULT, description=f"valid for 1..{services.LINK_DAYS_MAX} days")
+    send_email: bool = Field(False, description="also e-mail the link to the focal point")
 
 
 class MaturityLinkOut(Schema):
@@ -155,6 +156,8 @@ class MaturityLinkOut(Schema):
 class MaturityInviteOut(MaturityLinkOut):
     token: str = Field(description="shown this once; the link is /maturity/fill/<token>/")
     url: str
+    emailed: bool = Field(description="whether the e-mail was accepted by the mail server (send_email)")
+    email_error: str
 
 
 class MaturityReasonIn(Schema):
@@ -483,7 +486,9 @@ def list_links(request: HttpRequest, pid: str) -> list[MaturityLinkOut]:
 def invite(request: HttpRequest, pid: str, payload: MaturityInviteIn) -> Status[MaturityInviteOut]:
     link, token = services.invite(request_actor(request), pid, payload.name, payload.email, payload.days)
     url = request.build_absolute_uri(f"/maturity/fill/{token}/")
-    return Status(201, MaturityInviteOut(**link_out(link).model_dump(), token=token, url=url))
+    sent, error = services.email_link(request_actor(request), link, url) if payload.send_email else (False, "")
+    out = MaturityInviteOut(**link_out(link).model_dump(), token=token, url=url, emailed=sent, email_error=error)
+    return Status(201, out)
 
 
 @router.delete("/maturity/assessments/{pid}/links/{lid}", response=MaturityLinkOut, summary="Revoke a link")

@@ -642,6 +642,33 @@ def invite(
     return link, token
 
 
+def email_link(actor: Actor, link: FocalPointLink, url: str) -> tuple[bool, str]:
+    """E-mail a new link's address to its focal point (call after :func:`invite` committed, with the URL built from
+    the token); returns (sent, error). The attempt and its outcome are audited; the URL (the secret) is not."""
+    from dhnet.notifications import transports
+
+    assessment = link.assessment
+    text = (
+        f"Dear {link.name},\n\nyou are invited to fill the digital health maturity assessment of {assessment.country} "
+        f"for {assessment.year} ({assessment.rubric.name}). Open this personal link (no account needed); it is "
+        f"valid until {link.expires_at:%Y-%m-%d}:\n\n{url}\n\nEach indicator asks for a phase from 1 to 5 (or "
+        "'not available'), a note and evidence. Your answers are saved under your e-mail address; the country's "
+        "planner submits the assessment for review.\n\nIf you did not expect this message, ignore it."
+    )
+    subject = f"Maturity assessment {assessment.country} {assessment.year}: your link"
+    outcome = transports.send_email(link.email, subject, text, delivery_id=link.pk)
+    with transaction.atomic():
+        record(
+            actor,
+            "maturity.link.email",
+            object_type="maturity.assessment",
+            object_id=assessment.public_id,
+            detail={"link": link.pk, "email": link.email, "sent": outcome.ok, "error": outcome.error[:300]},
+            permission=WRITE,
+        )
+    return outcome.ok, outcome.error
+
+
 def revoke(actor: Actor, public_id: Any, link_id: Any) -> FocalPointLink:
     """Revoke a focal-point link (its country's writers); revoking again changes nothing."""
     with transaction.atomic():

@@ -259,7 +259,9 @@ def link_invite(request: HttpRequest, pid: str) -> HttpResponse:
         )
         assessment = services.get_assessment(actor, pid)
         url = request.build_absolute_uri(f"/maturity/fill/{token}/")
-        return render(request, "maturity/invited.html", {"a": assessment, "link": link, "url": url})
+        sent, error = services.email_link(actor, link, url) if request.POST.get("send") == "on" else (None, "")
+        context = {"a": assessment, "link": link, "url": url, "sent": sent, "error": error}
+        return render(request, "maturity/invited.html", context)
 
     return _run(request, _page(pid), act)
 
