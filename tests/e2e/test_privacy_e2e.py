@@ -40,7 +40,7 @@ def test_district_line_list_has_its_cases_and_no_identities(server: Server, brow
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     _login(page, server, "demo-district")  # district officer of Munich (09162)
-    page.click("nav >> text=Cases")
+    page.click('nav >> text="Cases"')  # exact: not "Business cases"
     page.wait_for_load_state()
     rows = page.locator("#case-table tbody tr[id^=case-]")
     assert rows.count() == len(in_munich)
