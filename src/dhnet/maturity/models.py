@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -243,3 +244,9 @@ class PublishedScore(models.Model):
     class Meta:
         ordering = ("assessment", "-version")
         constraints = (models.UniqueConstraint(fields=("assessment", "version"), name="maturity_published_version"),)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Write a new publication; an existing one is never changed (it is the record of what was published)."""
+        if self.pk is not None and PublishedScore.objects.filter(pk=self.pk).exists():
+            raise ValueError(f"published score {self.pk} is never changed; reopen the assessment for a new version")
+        super().save(*args, **kwargs)
