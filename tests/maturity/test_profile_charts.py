@@ -167,3 +167,10 @@ def test_phase_map_of_a_region_crops_to_it_and_fades_the_others() -> None:
     assert (x + w, y + h) == (115.0, 75.0)
     assert '<path class="nd out"' in svg  # Kenya: drawn faded, not a link
     assert 'data-code="KE"' not in svg
+
+
+def test_phase_map_crop_ignores_a_shape_across_the_whole_map() -> None:
+    outlines = [*OUTLINES, _Outline("RU", "Russia", "M0 20l400 0 0 20-400 0z")]
+    svg = charts.phase_map_svg(400, 300, outlines, {}, title="EUR", focus=frozenset({"DE", "FR", "RU"}))
+    assert 'viewBox="75 45 40 30"' in svg  # as without Russia, which is still drawn
+    assert 'data-code="RU"' in svg

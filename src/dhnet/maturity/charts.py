@@ -386,6 +386,8 @@ class Outline(Protocol):
     def d(self) -> str: ...
 
 
+#: A shape wider than this share of the map does not set a region's crop.
+WIDE_SHAPE = 0.3
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -432,13 +434,18 @@ def phase_map_svg(
     """The world map with each country coloured by its phase (``phases``: alpha-2 -> 1..5; others "no published
     assessment"), each a link (``href(code)``) with a tooltip.
 
-    With ``focus`` (a region's countries) the view box is cropped to those countries (clipped to the map's width)
-    and the other countries are drawn faded, without links.
+    With ``focus`` (a region's countries) the view box is cropped to those countries (clipped to the map's width;
+    shapes wider than :data:`WIDE_SHAPE` of the map left out of the crop) and the other countries are drawn faded,
+    without links.
     """
     names = names or {}
     box = (0.0, 0.0, float(width), float(height))
     if focus:
         boxes = [b for o in outlines if o.code in focus and (b := path_bbox(o.d)) is not None]
+        # a country drawn across much of the map's width (Russia, whose outline is drawn on both sides of the
+        # antimeridian) would widen the crop to the whole world: it is drawn, clipped, but does not set the crop
+        narrow = [b for b in boxes if b[2] - b[0] <= WIDE_SHAPE * width]
+        boxes = narrow or boxes
         if boxes:
             x0 = max(0.0, min(b[0] for b in boxes))
             y0 = max(0.0, min(b[1] for b in boxes))

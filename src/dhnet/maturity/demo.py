@@ -94,11 +94,12 @@ def _user_actor(username: str) -> Actor | None:
 
 
 def synthetic_answers(country: str, year: int, codes: list[str]) -> dict[str, int]:
-    """Deterministic made-up phases of ``country`` for ``year``: a level drawn from the country code (1.3–4.6),
-    each indicator around it (±1), about one in twenty not available, the later year a little higher."""
+    """Deterministic made-up phases of ``country`` for ``year``: a level drawn from the country code (0.6–4.4),
+    each indicator around it (±0.6 before rounding), about one in twenty not available, the later year a little
+    higher. Spread so that every phase has countries (phase 1 few, as in reality)."""
     seed = int(hashlib.sha256(f"dhnet-maturity-demo:{country}".encode()).hexdigest()[:12], 16)
     rng = random.Random(seed)
-    level = 1.3 + rng.random() * 3.3
+    level = 0.6 + rng.random() * 3.8
     out = {}
     for code in codes:
         draw = rng.random()
@@ -106,7 +107,7 @@ def synthetic_answers(country: str, year: int, codes: list[str]) -> dict[str, in
         if draw < 0.05:
             out[code] = -1
             continue
-        value = round(level + step + (0.4 if year > SYNTHETIC_YEARS[0] and rng.random() < 0.5 else 0.0))
+        value = round(level + 0.6 * step + (0.4 if year > SYNTHETIC_YEARS[0] and rng.random() < 0.5 else 0.0))
         out[code] = max(1, min(5, value))
     return out
 
