@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -224,6 +225,16 @@ CASES = [
         special={"knowledge_manager": 403},
     ),
     Case(
+        "document upload api",
+        "post",
+        "/api/v1/maturity/assessments/{draft}/documents",
+        W,
+        201,
+        only=ADMIN,
+        form={"indicator": "3"},
+        special={"knowledge_manager": 403},
+    ),
+    Case(
         "evidence delete api", "delete", "/api/v1/maturity/assessments/{draft}/evidence/{evidence}", W, 204, only=ADMIN
     ),
     Case("submit api", "post", "/api/v1/maturity/assessments/{draft}/submit", W, only=ADMIN),
@@ -303,6 +314,9 @@ def _expected(role: str, case: Case) -> int:
 
 def _request(client: Client, case: Case, ids: dict[str, Any]) -> int:
     url = case.url.format(**ids)
+    if url.endswith("/documents"):  # multipart
+        upload = SimpleUploadedFile("plan.pdf", base64.b64decode(PDF), content_type="application/pdf")
+        return client.post(url, {**(case.form or {}), "file": upload}).status_code
     if url.startswith("/api/"):
         data = json.dumps(case.body) if case.body is not None else ""
         if case.method == "get":

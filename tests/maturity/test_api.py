@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -117,6 +118,12 @@ def test_evidence_through_the_api(clients: dict[str, Client]) -> None:
     link = _send(planner, "POST", url, {"indicator": "1", "kind": "link", "url": "file:///etc/passwd"})
     assert (link.status_code, link.json()["detail"]) == (400, "url: 'file:///etc/passwd' is not an http(s) URL")
     assert Evidence.objects.count() == 1
+    big = SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * 3_000_000, content_type="application/pdf")
+    uploaded = planner.post(f"/api/v1/maturity/assessments/{pid}/documents", {"indicator": "2", "file": big})
+    assert (uploaded.status_code, uploaded.json()["size"]) == (201, 3_000_005)
+    no_indicator = planner.post(f"/api/v1/maturity/assessments/{pid}/documents", {"file": big})
+    assert no_indicator.status_code == 422
+    assert Evidence.objects.count() == 2
     download = planner.get(f"/maturity/assessments/{pid}/evidence/{first.json()['id']}/")
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"

@@ -11,8 +11,9 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError
+from ninja.files import UploadedFile
 from pydantic import Field
 
 from dhnet.maturity import services
@@ -132,7 +133,10 @@ class MaturityEvidenceIn(Schema):
     url: str = Field("", max_length=500)
     filename: str = Field("", max_length=255, description="document: its file name (the type is taken from it)")
     content_base64: str = Field(
-        "", max_length=15_000_000, description=f"document: its content, base64 (at most {services.MAX_DOCUMENT} bytes)"
+        "",
+        max_length=3_000_000,
+        description="document: its content, base64 (small files: a JSON body is limited to 2.5 MB; upload larger "
+        f"documents, up to {services.MAX_DOCUMENT} bytes, as multipart to .../documents)",
     )
 
 
@@ -382,6 +386,28 @@ def put_answers(request: HttpRequest, pid: str, payload: MaturityAnswersIn) -> M
 @requires(services.WRITE)
 def add_evidence(request: HttpRequest, pid: str, payload: MaturityEvidenceIn) -> Status[MaturityEvidenceOut]:
     return _add_evidence(request, pid, payload, None)
+
+
+@router.post(
+    "/maturity/assessments/{pid}/documents",
+    response={200: MaturityEvidenceOut, 201: MaturityEvidenceOut},
+    summary="Upload a document as evidence (multipart: indicator, file; the same content again returns it)",
+)
+@requires(services.WRITE)
+def upload_document(
+    request: HttpRequest, pid: str, indicator: Form[str], file: File[UploadedFile]
+) -> Status[MaturityEvidenceOut]:
+    if file.size is not None and file.size > services.MAX_DOCUMENT:
+        raise Invalid(f"document: {file.size} bytes is larger than the limit of {services.MAX_DOCUMENT} bytes")
+    item, created = services.add_evidence(
+        request_actor(request),
+        pid,
+        indicator,
+        "document",
+        data=file.read(services.MAX_DOCUMENT + 1),
+        filename=file.name or "",
+    )
+    return Status(201 if created else 200, evidence_out(item))
 
 
 @router.delete("/maturity/assessments/{pid}/evidence/{eid}", response={204: None}, summary="Remove evidence")
