@@ -98,3 +98,12 @@ def test_demo_without_the_demo_users_is_played_by_the_operator(db: Any, operator
     line = demo.load_demo(operator)
     assert f"by {operator.username}, approved by {operator.username}" in line
     assert PublishedScore.objects.filter(assessment__country="DE").count() == 3
+
+
+def test_map_says_how_many_scores_are_synthetic(db: Any, operator: Actor) -> None:
+    demo.load_demo(operator)
+    html = Client().get("/maturity/map/?region=AFR").content.decode()
+    assert "8 of these countries' scores are synthetic" in html.replace("&#x27;", "'")
+    assert "8 of the coloured countries" not in html  # that sentence is the region page's
+    region = Client().get("/maturity/regions/AFR/").content.decode()
+    assert "8 of the coloured countries are synthetic" in region

@@ -22,7 +22,6 @@ Parameters
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -143,10 +142,14 @@ class CountryScore:
         }
 
 
-@functools.lru_cache(maxsize=8)
-def _structure(rubric_id: int, code: str) -> scoring.RubricStructure:
-    """The scoring structure of a rubric (cached per process: its codes and structure never change once used)."""
-    return services.structure(services.rubric(code))
+def _structure(rubric: Rubric) -> scoring.RubricStructure:
+    """The scoring structure of a rubric, read once per rubric object (that is, once per request: a rubric's
+    structure may still change by an import while no assessment uses it, so nothing is kept across requests)."""
+    cached: scoring.RubricStructure | None = getattr(rubric, "_scoring_structure", None)
+    if cached is None:
+        cached = services.structure(rubric)
+        rubric._scoring_structure = cached
+    return cached
 
 
 def rubric_of(code: str) -> Rubric:
@@ -162,7 +165,7 @@ def is_synthetic(published: PublishedScore) -> bool:
 
 def country_score(published: PublishedScore, rubric: Rubric) -> CountryScore:
     """The scores of one publication (computed from its indicator phases by the GDHM rule)."""
-    result = scoring.score(_structure(rubric.pk, rubric.code), services.indicator_phases(published))
+    result = scoring.score(_structure(rubric), services.indicator_phases(published))
     a = published.assessment
     region = network.who_region(a.country) or ""
     return CountryScore(
@@ -340,7 +343,7 @@ def country_profile(country: str, rubric_code: str = DEFAULT_RUBRIC, year: int |
         )
     chosen = next((p for p in past if p.assessment.year == year), past[-1] if past else None)
     region = network.who_region(code) or ""
-    structure = _structure(rubric.pk, rubric.code)
+    structure = _structure(rubric)
     names = [c.name for c in structure.components]
     all_scores = country_scores(rubric)  # every country's newest year
     current = country_score(chosen, rubric) if chosen is not None else None
@@ -467,7 +470,7 @@ def comparison(
     rows.sort(key=_sort_key(sort), reverse=descending)
     if sort.lstrip("-") == "score" and descending:  # best first, countries without a score still last
         rows.sort(key=lambda rs: rs[1].score is None)
-    structure = _structure(rubric.pk, rubric.code)
+    structure = _structure(rubric)
     counts = phase_counts(scores)
     years = sorted(
         set(
@@ -541,6 +544,7 @@ class PhaseMap:
     scores: list[CountryScore]  # the countries shown (the region's, or all)
     missing: list[tuple[str, str]]  # the region's Member States without a publication (code, name)
     off_map: list[str]  # countries with a publication that the 1:110m map does not draw
+    synthetic: int = 0  # countries shown whose score is synthetic
     notice: str = ""
 
 
@@ -588,5 +592,6 @@ def phase_map(rubric_code: str = DEFAULT_RUBRIC, *, year: int | None = None, reg
             ((c, network.country_name(c)) for c in (members or ()) if c not in published), key=lambda cn: cn[1]
         ),
         off_map=sorted(s.country for s in shown if world is not None and s.country not in drawn),
+        synthetic=sum(1 for s in shown if s.synthetic),
         notice="" if markup else "The world map is not installed on this server (bin/assets copies it).",
     )
