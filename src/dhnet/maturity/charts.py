@@ -110,7 +110,7 @@ def radar_svg(
         f'style="max-width:{width * 1.4:.0f}px">',
         f'<title id="{esc(svg_id)}-t">{esc(title)}</title>',
         f'<desc id="{esc(svg_id)}-d">{esc(desc)}</desc>',
-        "<style>.radar text{font:12px system-ui,sans-serif;fill:#1d2329}.radar .ring{fill:none;stroke:#d5dbe0}"
+        "<style>.radar text{font:13px system-ui,sans-serif;fill:#1d2329}.radar .ring{fill:none;stroke:#d5dbe0}"
         ".radar .spoke{stroke:#d5dbe0}.radar .rl{fill:#5b6670;font-size:10px}.radar .ns{fill:#5b6670;"
         "font-style:italic}</style>",
     ]
@@ -154,11 +154,11 @@ def radar_svg(
         if has_compare:
             value_line += f" · {score_text(a.compare)}"
         lines.append(value_line)
-        top = ly - (len(lines) - 1) * 13 if math.sin(angle) < -0.3 else ly if math.sin(angle) > 0.3 else ly - 6
+        top = ly - (len(lines) - 1) * 14 if math.sin(angle) < -0.3 else ly if math.sin(angle) > 0.3 else ly - 6
         out.append(f'<text x="{lx:.1f}" y="{top + 4:.1f}" text-anchor="{anchor}" data-axis="{i}">')
         for k, line in enumerate(lines):
             css = ' class="ns"' if k == len(lines) - 1 and a.value is None else ""
-            out.append(f'<tspan x="{lx:.1f}" dy="{0 if k == 0 else 13}"{css}>{esc(line)}</tspan>')
+            out.append(f'<tspan x="{lx:.1f}" dy="{0 if k == 0 else 14}"{css}>{esc(line)}</tspan>')
         out.append("</text>")
     out.append("</svg>")
     return "".join(out)
