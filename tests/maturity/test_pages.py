@@ -71,7 +71,10 @@ def test_the_focal_point_fills_through_the_link(who: dict[str, Actor], users: di
     path = url.group(1).removeprefix("http://testserver")
     assert url.group(1) not in client.get(f"/maturity/assessments/{assessment.public_id}/").content.decode()
     focal = Client()
-    page = focal.get(path).content.decode()
+    response = focal.get(path)
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
     assert "You are filling this assessment as <strong>Ada</strong>" in page
     assert f'action="{path}answers/"' in page
     assert focal.post(f"{path}answers/", {"phase_2": "4", "note_2": "law of 2020"}).status_code == 302

@@ -308,7 +308,7 @@ def fill_page(request: HttpRequest, token: str) -> HttpResponse:
         focal = _focal(request, token)
         assessment = services.get_assessment(focal.actor, focal.link.assessment.public_id, focal=focal)
         editable = assessment.status in services.EDITABLE
-        return render(
+        response = render(
             request,
             "maturity/assessment.html",
             {
@@ -319,6 +319,10 @@ def fill_page(request: HttpRequest, token: str) -> HttpResponse:
                 "base": f"/maturity/fill/{token}/",
             },
         )
+        # The token is in the address: no Referer to the evidence links' sites, no copy in a shared cache.
+        response["Referrer-Policy"] = "no-referrer"
+        response["Cache-Control"] = "no-store, private"
+        return response
 
     return _run(request, "", show)
 
