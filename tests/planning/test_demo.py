@@ -25,6 +25,7 @@ def test_demo_roadmap_is_written_once_by_the_planner(operator: Actor, tree: Any)
     assert RoadmapItem.objects.count() == len(demo.ITEMS)
     view = services.roadmap_view(operator, "DE", "gdhm-current")
     assert (view.summary.milestones, view.summary.done, view.summary.late) == (6, 2, 1)
+    assert RoadmapItem.objects.get(indicator__code="15").actions.count() == 2  # the top suggestions linked
     assert RoadmapItem.objects.get(indicator__code="21").need.source == "maturity_gap"  # type: ignore[union-attr]
     assert all(m.item.roadmap.created_by.username == "demo-planner" for m in Milestone.objects.all())  # type: ignore[union-attr]
 

@@ -3,8 +3,10 @@
 Written through the services by ``demo-planner`` (DE's country administrator, appointed by the atlas demo) when that
 user exists, else by the operator, after the maturity demo (so the gap list has DE's published phases to start
 from). The targets, items and milestones are illustrative, our own choice for the demo, not a plan of Germany's.
-Milestone dates are relative to the day the demo is first loaded: two milestones are done, one is late (its date
-passed and it is not done), the others lie ahead. The roadmap is shared, so every signed-in demo user can read it.
+Each item links the first two proposed actions suggested for its indicator, DE's suggested atlas projects (at
+most two) and the first suggested product, when there are any. Milestone dates are relative to the day the demo is
+first loaded: two milestones are done, one is late (its date passed and it is not done), the others lie ahead. The
+roadmap is shared, so every signed-in demo user can read it.
 
 Idempotent: targets set again change nothing, items and milestones are recognised by their titles (a milestone
 already there is left as it is, so progress recorded since is kept), a need already opened is reused.
@@ -93,12 +95,17 @@ def load_demo(operator: Actor) -> str:
             roadmap__country=COUNTRY, roadmap__rubric__code=RUBRIC, indicator__code=code, title=title
         ).first()
         if existing is None:
-            existing, _ = services.add_item(
-                actor,
-                COUNTRY,
-                RUBRIC,
-                {"indicator": code, "title": title, "description": description, "status": status},
-            )
+            suggested = services.suggest(COUNTRY, RUBRIC, code)  # link the top suggestions, as a planner would
+            data = {
+                "indicator": code,
+                "title": title,
+                "description": description,
+                "status": status,
+                "actions": [a.key for a in suggested.actions[:2]],
+                "projects": [p.project.public_id for p in suggested.projects if p.reach == "country"][:2],
+                "products": [p.product.slug for p in suggested.products[:1]],
+            }
+            existing, _ = services.add_item(actor, COUNTRY, RUBRIC, data)
             items += 1
         for name, owner, days, progress, done in steps:
             if Milestone.objects.filter(item=existing, title=name).exists():
