@@ -70,7 +70,8 @@ def test_create_then_edit_the_grid_and_benefits(planner: Client) -> None:
     assert case.version == 3
     assert case.benefits.get().unit == "outbreaks"
     page = planner.get(edit).content.decode()
-    assert 'value="10000.00"' in page
+    assert 'value="10000"' in page
+    assert 'value="1200.5"' in page
     assert "each outbreak found a week earlier" in page
 
 

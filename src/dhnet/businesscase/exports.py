@@ -205,8 +205,11 @@ def pdf(case: BusinessCase, figures: Figures) -> bytes:
         ),
     ]
     benefits = list(case.benefits.order_by("position", "id"))
-    for b in benefits:
-        story.append(_p(f"{KIND_LABELS.get(b.kind, b.kind)} {b.year}: {b.assumption}", body))
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for b in benefits:  # the same assumption over several years: one paragraph naming the years
+        grouped.setdefault((b.kind, b.assumption), []).append(b.year)
+    for (kind, assumption), in_years in grouped.items():
+        story.append(_p(f"{KIND_LABELS.get(kind, kind)} {', '.join(map(str, in_years))}: {assumption}", body))
 
     story.append(_p("Costs by TCO phase and category", h2))
     rows: list[list[Any]] = [["Phase", "Category", *[str(y) for y in years], "Total"]]

@@ -133,10 +133,10 @@ def _grid_rows(case: BusinessCase, figures: services.Figures) -> list[dict[str, 
             cells = []
             for t, year in enumerate(years):
                 amount = amounts[t] if amounts else None
-                value = f"{amount:f}" if amount else ""
+                value = f"{amount.normalize():f}" if amount else ""
                 cells.append({"name": f"cost-{phase}-{category}-{year}", "value": value, "year": year})
-            has_note = any(notes.get((phase, category, y)) for y in years)
-            rows.append({"phase": phase_label, "category": category_label, "cells": cells, "has_note": has_note})
+            note = "; ".join(f"{y}: {notes[(phase, category, y)]}" for y in years if notes.get((phase, category, y)))
+            rows.append({"phase": phase_label, "category": category_label, "cells": cells, "note": note})
     return rows
 
 
