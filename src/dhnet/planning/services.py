@@ -397,14 +397,21 @@ def suggest(country: str, rubric_code: str, code: str) -> Suggestions:
         ):
             matched[pid].add(cid)
     region = who_region(country)
-    projects = []
-    for p in Project.objects.filter(pk__in=matched).only("id", "public_id", "name", "country"):
-        reach = (
-            "country" if p.country == country else "region" if region and who_region(p.country) == region else "other"
-        )
-        projects.append(ProjectSuggestion(p, reach, len(matched[p.pk])))
     order = {"country": 0, "region": 1, "other": 2}
-    projects.sort(key=lambda s: (order[s.reach], -s.matched, s.project.name, s.project.public_id))
+    ranked = []  # plain rows first: a popular indicator matches thousands of projects, only the best are built
+    keys = sorted(matched)
+    rows = (
+        row
+        for i in range(0, len(keys), 2000)  # bounded IN lists (SQLite's variable limit)
+        for row in Project.objects.filter(pk__in=keys[i : i + 2000]).values_list("id", "public_id", "name", "country")
+    )
+    for pk, public_id, name, where in rows:
+        reach = "country" if where == country else "region" if region and who_region(where) == region else "other"
+        ranked.append(((order[reach], -len(matched[pk]), name, public_id), pk, reach))
+    ranked.sort()
+    top = ranked[:MAX_SUGGESTIONS]
+    built = Project.objects.in_bulk([pk for _, pk, _ in top])
+    projects = [ProjectSuggestion(built[pk], reach, len(matched[pk])) for _, pk, reach in top]
     product_hits: dict[int, set[int]] = defaultdict(set)
     for through in (Product.interventions.through, Product.system_categories.through):
         for pid, cid in through.objects.filter(concept_id__in=ids).values_list("product_id", "concept_id"):
@@ -416,7 +423,7 @@ def suggest(country: str, rubric_code: str, code: str) -> Suggestions:
     products.sort(key=lambda s: (-s.matched, s.product.name))
     return Suggestions(
         actions=_actions_for(rubric_code, code),
-        projects=projects[:MAX_SUGGESTIONS],
+        projects=projects,
         products=products[:MAX_SUGGESTIONS],
         concepts=concepts,
     )
