@@ -59,5 +59,8 @@ def test_timeline_places_milestones_by_date_and_marks_late_and_done() -> None:
     assert bars[0] == tracks[0]
     assert bars[2] == 0
     assert charts.timeline([], today=today, title="none") == ""
-    assert "2026-01" in svg  # month ticks
-    assert "2026-12" in svg
+    ticks = [float(x) for x in re.findall(r'<line x1="([\d.]+)" y1="\d+" x2="[\d.]+" y2="\d+" stroke="#eee"/>', svg)]
+    assert ticks
+    assert min(ticks) >= charts.TL_LEFT  # no month line across the labels
+    assert ">2026-02</text>" in svg  # the first month tick inside the axis (it starts on 2026-01-16)
+    assert ">2026-12</text>" in svg

@@ -6,7 +6,6 @@ authenticate is a 401, not an anonymous read. Writing needs ``planning:roadmap:w
 Every endpoint takes ``?rubric=gdhm-current`` (default) or ``gdhm-classic``.
 """
 
-
 from typing import Any
 
 from django.http import HttpRequest

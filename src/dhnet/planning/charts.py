@@ -87,9 +87,12 @@ TL_WIDTH = 720
 
 
 def _month_ticks(first: dt.date, last: dt.date, most: int = 8) -> list[dt.date]:
-    """First days of months between ``first`` and ``last``, thinned to at most ``most`` ticks."""
+    """First days of months from ``first`` (included when it is a first day) to ``last``, thinned to at most
+    ``most`` ticks: none lies left of the axis."""
     months = []
     day = dt.date(first.year, first.month, 1)
+    if day < first:
+        day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     while day <= last:
         months.append(day)
         day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
