@@ -32,3 +32,22 @@ def playwright_driver() -> Iterator[Any]:
 
     with sync_playwright() as driver:
         yield driver
+
+
+def _is_browser_test(item: pytest.Item) -> bool:
+    """A test that drives Debian's chromium against a throwaway ``dhnet serve`` on its own SQLite database."""
+    return "playwright_driver" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it appends them to the node ids)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the browser tests, and group tests for ``pytest -n N --dist loadgroup`` (bin/test runs on every core).
+
+    Each test file is one group (module fixtures are built once, and tests of a file may build on each other); all
+    browser tests are one group, so that one worker starts Chromium and the demo server for all of them.
+    """
+    for item in items:
+        browser = _is_browser_test(item)
+        if browser:
+            item.add_marker(pytest.mark.browser)
+        item.add_marker(pytest.mark.xdist_group("browser" if browser else item.nodeid.split("::", 1)[0]))
