@@ -87,6 +87,8 @@ def test_api_series_and_actions(world: None) -> None:
     assert series == [{"period": 2024, "value": "50", "reporting_countries": 2, "meeting": 1}]
     actions = Client().get("/api/v1/strategy/actions/for-indicator?rubric=gdhm-current&code=5").json()
     assert actions[0]["key"] == "SO2-MS-04"
+    assert Client().get("/api/v1/strategy/indicators/SO2%00").status_code == 404  # a NUL: not a 500 on PostgreSQL
+    assert Client().get("/strategy/indicators/SO2%00/").status_code == 404
     bad = Client().get("/api/v1/strategy/actions?actor=ministers")
     assert bad.status_code == 400
     assert "actor" in bad.json()["detail"]

@@ -172,6 +172,8 @@ def indicators(objective_number: int | None = None) -> list[Indicator]:
 
 def indicator(code: Any) -> Indicator:
     text = str(code or "").strip()[:40]
+    if "\x00" in text:  # PostgreSQL refuses NUL in a string literal: no such indicator, not a 500
+        raise NotFound("indicator: no such monitoring indicator (the code contains a NUL character)")
     try:
         return Indicator.objects.select_related("objective", "output").get(code=text)
     except Indicator.DoesNotExist:
