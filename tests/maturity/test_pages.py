@@ -114,3 +114,14 @@ def test_history_lists_other_years(who: dict[str, Actor]) -> None:
         f"/maturity/assessments/{new.public_id}/"
         in planner_client.get(f"/maturity/assessments/{old.public_id}/history/").content.decode()
     )
+
+
+def test_a_reopened_assessment_shows_the_public_its_publications(who: dict[str, Actor]) -> None:
+    planner = who["digital_health_planner"]
+    pid = published(planner, who["system_admin"]).public_id
+    services.reopen(planner, pid, "indicator 3 mis-scored")
+    response = Client().get(f"/maturity/assessments/{pid}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/maturity/assessments/{pid}/history/"
+    assert "<td>3.25</td><td>4</td>" in Client().get(response["Location"]).content.decode()
+    assert Client().get("/maturity/assessments/MA-222222/").status_code == 404

@@ -113,7 +113,13 @@ def assessment_page(request: HttpRequest, pid: str) -> HttpResponse:
     actor = request_actor(request)
 
     def show() -> HttpResponse:
-        assessment = services.get_assessment(actor, pid)
+        try:
+            assessment = services.get_assessment(actor, pid)
+        except NotFound:
+            # Reopened for a correction: the public still sees what was published, on the history page.
+            if services.published_history(actor, pid):
+                return redirect("maturity:history", pid=pid)
+            raise
         return render(request, "maturity/assessment.html", _context(actor, assessment))
 
     return _run(request, "/maturity/assessments/", show)
