@@ -61,6 +61,15 @@ CASES = [
     Case("report markdown", "get", "/strategy/report/?year=2024&format=md", None),
     Case("report csv", "get", "/strategy/report/?year=2024&format=csv", None),
     Case("report json", "get", "/strategy/report/?year=2024&format=json", None),
+    Case("set target", "post", "/strategy/indicators/SO2.1-NDHS/target", MANAGE, 302, form=TARGET | {"country": "DE"}),
+    Case(
+        "set bad target",
+        "post",
+        "/strategy/indicators/SO2.1-NDHS/target",
+        MANAGE,
+        400,
+        form=TARGET | {"target_year": 1},
+    ),
     Case("upload page", "get", "/strategy/values/upload/", WRITE),
     Case("upload", "post", "/strategy/values/upload/", WRITE, form={"format": "csv", "content": CSV}),
     Case(

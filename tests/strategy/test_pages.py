@@ -10,8 +10,11 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from dhnet.accounts.models import User
 from dhnet.platform.access import Actor
 from dhnet.strategy import charts, demo
+from dhnet.strategy.models import Target
+from tests.platform.fixtures import login
 from tests.strategy.helpers import published
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +116,27 @@ def test_indicator_chart_and_bar_are_plain_svg_with_their_values_as_text() -> No
     assert 'width="160.0"' in bar  # capped at the full width
     assert "150 %" in bar
     assert "no data" in charts.progress_bar(None, "no_data", label="x")
+
+
+def test_the_indicator_manager_sets_a_target_from_the_page(users: dict[str, User]) -> None:
+    manager = login(Client(), users["knowledge_manager"])
+    page = manager.get("/strategy/indicators/SO4.3-EHR/").content.decode()
+    assert 'id="target-form"' in page
+    form = {
+        "country": "de",
+        "baseline_value": "38",
+        "baseline_year": "2020",
+        "target_value": "80",
+        "target_year": "2027",
+    }
+    response = manager.post("/strategy/indicators/SO4.3-EHR/target", form)
+    assert (response.status_code, response["Location"]) == (302, "/strategy/indicators/SO4.3-EHR/?country=DE")
+    target = Target.objects.get(indicator__code="SO4.3-EHR", country="DE")
+    assert (target.baseline_value, target.target_year) == (Decimal(38), 2027)
+    bad = manager.post("/strategy/indicators/SO4.3-EHR/target", form | {"target_value": "lots"})
+    assert bad.status_code == 400
+    assert "target_value: &#x27;lots&#x27; is not a number" in bad.content.decode()
+    assert (
+        'id="target-form"'
+        not in login(Client(), users["digital_health_planner"]).get("/strategy/indicators/SO4.3-EHR/").content.decode()
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods
 
@@ -121,6 +121,7 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
         "country": country,
         "regions": network.who_regions(),
         "can_write": request_actor(request).has(services.VALUE_WRITE) and ind.source == services.MANUAL,
+        "can_manage": request_actor(request).has(services.INDICATOR_MANAGE),
     }
     return render(request, "strategy/indicator.html", context)
 
@@ -213,3 +214,21 @@ def upload(request: HttpRequest) -> HttpResponse:
             context["error"] = exc.message
             status = exc.status
     return render(request, "strategy/upload.html", context, status=status)
+
+
+@requires(services.INDICATOR_MANAGE)
+@require_http_methods(["POST"])
+def set_target(request: HttpRequest, code: str) -> HttpResponse:
+    """Set a baseline and target from the indicator page's form (global, or a country's); back to the page."""
+    data = {
+        k: request.POST.get(k, "")[:30]
+        for k in ("country", "baseline_value", "baseline_year", "target_value", "target_year")
+    }
+    try:
+        services.set_target(request_actor(request), code, data)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except ServiceError as exc:
+        return _error(request, exc, f"/strategy/indicators/{code}/")
+    country = data["country"].strip().upper()
+    return redirect(f"/strategy/indicators/{code}/" + (f"?country={country}" if country else ""))
