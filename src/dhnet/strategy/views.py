@@ -184,7 +184,7 @@ def report(request: HttpRequest) -> HttpResponse:
         "objectives": _rows(services.progress_all(year=year)),
     }
     if fmt == "md":
-        text = render_to_string("strategy/report.md", context)
+        text = render_to_string("strategy/report_md.txt", context)  # .txt: shipped as package data
         response = HttpResponse(text, content_type="text/markdown; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="strategy-report-{year}.md"'
         return response
