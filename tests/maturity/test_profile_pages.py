@@ -122,6 +122,10 @@ def test_compare_ranks_all_countries_sorts_and_filters(client: Client, world: An
         ("4", "1"),
         ("5", "0"),
     ]
+    # sortable headers: the current column says its order and links to the reverse; others sort by themselves
+    assert re.search(r'<th aria-sort="descending" class="num"><a href="\?country=DE&amp;sort=score">Score</a>', html)
+    assert '<a href="?country=DE&amp;sort=name">Country</a>' in html
+    assert '<a href="/maturity/compare.csv?country=DE">CSV</a>' in html
     by_name = re.findall(r'<tr data-country="([A-Z]{2})"', client.get("/maturity/compare/?sort=name").content.decode())
     assert by_name == ["FR", "DE", "KE", "PL"]  # France, Germany, Kenya, Poland
     ascending = client.get("/maturity/compare/?sort=score").content.decode()
