@@ -72,7 +72,7 @@ def test_the_focal_point_fills_through_the_link(who: dict[str, Actor], users: di
     assert url.group(1) not in client.get(f"/maturity/assessments/{assessment.public_id}/").content.decode()
     focal = Client()
     response = focal.get(path)
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     assert "You are filling this assessment as <strong>Ada</strong>" in page

@@ -326,7 +326,9 @@ def fill_page(request: HttpRequest, token: str) -> HttpResponse:
             },
         )
         # The token is in the address: no Referer to the evidence links' sites, no copy in a shared cache.
-        response["Referrer-Policy"] = "no-referrer"
+        # "same-origin", not "no-referrer": with no-referrer Chromium sends `Origin: null` on the page's own form
+        # posts, and Django's CSRF check refuses them (the focal point could save nothing).
+        response["Referrer-Policy"] = "same-origin"
         response["Cache-Control"] = "no-store, private"
         return response
 
