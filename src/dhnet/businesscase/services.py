@@ -44,6 +44,7 @@ from dhnet.network import timezones
 from dhnet.planning.models import RoadmapItem
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
+from dhnet.platform.validate import text as _text
 
 WRITE = "businesscase:case:write"
 REGISTRY_MANAGE = "atlas:registry:manage"
@@ -152,26 +153,8 @@ def list_cases(actor: Actor, country: str = "") -> list[BusinessCase]:
 # --- validation -----------------------------------------------------------------------------------------------------
 
 
-def _text(raw: Any, where: str, *, max_length: int, required: bool = False) -> str:
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise Invalid(f"{where}: expected text")
-    value = raw.strip()
-    if "\x00" in value:
-        raise Invalid(f"{where}: contains a NUL character")
-    if required and not value:
-        raise Invalid(f"{where}: required")
-    if len(value) > max_length:
-        raise Invalid(f"{where}: longer than {max_length} characters")
-    return value
-
-
 def _country(raw: Any) -> str:
-    code = _text(raw, "country", max_length=8).upper()
-    if code and code not in timezones.countries():
-        raise Invalid(f"country: {code[:8]!r} is not an ISO 3166-1 alpha-2 country code")
-    return code
+    return timezones.country_code(raw, blank=True)  # a case without a country belongs to its creator
 
 
 def _int(raw: Any, where: str, low: int, high: int) -> int:

@@ -55,9 +55,10 @@ from dhnet.maturity.models import (
     ReviewComment,
     Rubric,
 )
-from dhnet.network import timezones
+from dhnet.network.timezones import country_code as _country
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from dhnet.platform.validate import text as _text
 
 WRITE = "maturity:assessment:write"
 REVIEW = "maturity:assessment:review"
@@ -104,28 +105,6 @@ DOCUMENT_TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
 
 
 # --- small validators (messages name the field) ---------------------------------------------------------------------
-
-
-def _text(raw: Any, name: str, *, max_length: int, required: bool = False) -> str:
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise Invalid(f"{name}: expected text")
-    value = raw.strip()
-    if "\x00" in value:
-        raise Invalid(f"{name}: contains a NUL character")
-    if required and not value:
-        raise Invalid(f"{name}: required")
-    if len(value) > max_length:
-        raise Invalid(f"{name}: longer than {max_length} characters")
-    return value
-
-
-def _country(raw: Any) -> str:
-    value = _text(raw, "country", max_length=10, required=True).upper()
-    if value not in timezones.countries():
-        raise Invalid(f"country: {value[:10]!r} is not an ISO 3166-1 alpha-2 country code")
-    return value
 
 
 def _year(raw: Any) -> int:

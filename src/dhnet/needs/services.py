@@ -42,10 +42,12 @@ from dhnet.needs.models import (
     NeedStatus,
     Source,
 )
-from dhnet.network import timezones
+from dhnet.network.timezones import country_code as _country
 from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from dhnet.platform.validate import choice as _choice
+from dhnet.platform.validate import text as _text
 from dhnet.taxonomy.models import Concept
 from dhnet.taxonomy.services import resolve_tags
 
@@ -148,29 +150,6 @@ class NeedInput:
     public: bool
 
 
-def _text(raw: Any, where: str, *, max_length: int, required: bool = False) -> str:
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise Invalid(f"{where}: expected text")
-    value = raw.strip()
-    if "\x00" in value:
-        raise Invalid(f"{where}: contains a NUL character")
-    if required and not value:
-        raise Invalid(f"{where}: required")
-    if len(value) > max_length:
-        raise Invalid(f"{where}: longer than {max_length} characters")
-    return value
-
-
-def _choice(raw: Any, choices: type[Any], where: str) -> str:
-    value = _text(raw, where, max_length=40, required=True)
-    allowed = [c.value for c in choices]
-    if value not in allowed:
-        raise Invalid(f"{where}: {value[:40]!r} is not one of {', '.join(allowed)}")
-    return value
-
-
 def _list(raw: Any, where: str) -> list[Any]:
     """A list from a list, or from text split on commas, semicolons and white space (forms)."""
     if raw is None or raw == "":
@@ -182,13 +161,6 @@ def _list(raw: Any, where: str) -> list[Any]:
     if len(raw) > MAX_LIST:
         raise Invalid(f"{where}: more than {MAX_LIST} items")
     return list(raw)
-
-
-def _country(raw: Any) -> str:
-    code = _text(raw, "country", max_length=8, required=True).upper()
-    if code not in timezones.countries():
-        raise Invalid(f"country: {code[:8]!r} is not an ISO 3166-1 alpha-2 country code")
-    return code
 
 
 def _concepts(raw: Any, where: str, scheme: str) -> list[Concept]:

@@ -52,6 +52,8 @@ from dhnet.network.models import (
 )
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from dhnet.platform.validate import choice as _choice
+from dhnet.platform.validate import text as _text
 
 ORG_WRITE = "network:organisation:write"
 CONTACT_READ = "network:contact:read"
@@ -68,21 +70,6 @@ MAX_TEXT = 20_000
 # --- validation helpers ---------------------------------------------------------------------------------------------
 
 
-def _text(raw: Any, where: str, *, max_length: int, required: bool = False) -> str:
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise Invalid(f"{where}: expected text")
-    value = raw.strip()
-    if "\x00" in value:
-        raise Invalid(f"{where}: contains a NUL character")
-    if required and not value:
-        raise Invalid(f"{where}: required")
-    if len(value) > max_length:
-        raise Invalid(f"{where}: longer than {max_length} characters")
-    return value
-
-
 def _slug(raw: Any, fallback: str, where: str = "slug") -> str:
     value = _text(raw, where, max_length=80)
     if not value:
@@ -91,14 +78,6 @@ def _slug(raw: Any, fallback: str, where: str = "slug") -> str:
             raise Invalid(f"{where}: cannot be derived from {fallback[:40]!r}; give one (a-z, 0-9, -)")
     if not SLUG_RE.match(value):
         raise Invalid(f"{where}: {value[:40]!r} is not a slug (lower-case letters, digits and -)")
-    return value
-
-
-def _choice(raw: Any, choices: type[Any], where: str) -> str:
-    value = _text(raw, where, max_length=40, required=True)
-    allowed = [c.value for c in choices]
-    if value not in allowed:
-        raise Invalid(f"{where}: {value[:40]!r} is not one of {', '.join(allowed)}")
     return value
 
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from dhnet.platform.errors import Invalid
+from dhnet.platform.validate import text
 
 UTC = ZoneInfo("UTC")
 _ISO3166 = Path(__file__).resolve().parent / "data" / "iso3166.tab"
@@ -65,3 +69,12 @@ def countries() -> dict[str, str]:
         code, name = line.split("\t", 1)
         table[code.strip()] = name.strip()
     return table
+
+
+def country_code(raw: Any, where: str = "country", *, blank: bool = False) -> str:
+    """An ISO 3166-1 alpha-2 code (any case, upper-cased), checked against :func:`countries`; empty only when
+    ``blank``. Anything else is ``Invalid`` naming ``where``."""
+    code = text(raw, where, max_length=8, required=not blank).upper()
+    if code and code not in countries():
+        raise Invalid(f"{where}: {code!r} is not an ISO 3166-1 alpha-2 country code")
+    return code

@@ -42,10 +42,12 @@ from dhnet.needs.models import Need, Source
 from dhnet.network import timezones
 from dhnet.network.models import Organisation
 from dhnet.network.services import who_region
+from dhnet.network.timezones import country_code
 from dhnet.planning.gaps import Gap, code_key, compute_gaps
 from dhnet.planning.models import ItemStatus, Milestone, Roadmap, RoadmapItem, Target
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from dhnet.platform.validate import text as _text
 from dhnet.strategy.models import ProposedAction
 from dhnet.taxonomy.models import Concept
 from dhnet.taxonomy.services import equivalents, resolve_tags
@@ -129,29 +131,6 @@ def visible_countries(actor: Actor, rubric_code: str = DEFAULT_RUBRIC) -> list[t
 
 
 # --- reference data -------------------------------------------------------------------------------------------------
-
-
-def _text(raw: Any, where: str, *, max_length: int, required: bool = False) -> str:
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise Invalid(f"{where}: expected text")
-    value = raw.strip()
-    if "\x00" in value:
-        raise Invalid(f"{where}: contains a NUL character")
-    if required and not value:
-        raise Invalid(f"{where}: required")
-    if len(value) > max_length:
-        raise Invalid(f"{where}: longer than {max_length} characters")
-    return value
-
-
-def country_code(raw: Any) -> str:
-    """An ISO 3166-1 alpha-2 code (any case), checked against the platform's country list."""
-    code = _text(raw, "country", max_length=8, required=True).upper()
-    if code not in timezones.countries():
-        raise Invalid(f"country: {code[:8]!r} is not an ISO 3166-1 alpha-2 country code")
-    return code
 
 
 def rubric_of(code: Any) -> Rubric:
