@@ -7,6 +7,7 @@ tests never download a browser (no ``playwright install``).
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -91,6 +92,62 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def require_chromium() -> None:
+    """Skip without Debian's chromium, or fail where it must be there (bin/test and bin/e2e install it)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("DHNET_E2E_REQUIRED"):
+            pytest.fail("Debian's chromium is not installed at /usr/bin/chromium")
+        pytest.skip("Debian's chromium is not installed: run bin/e2e (it installs it)")
+
+
+@contextlib.contextmanager
+def throwaway_site(home: Path, setup: str) -> Iterator[str]:
+    """A module's own ``dhnet serve`` on a free port of 127.0.0.1 and a fresh SQLite database in ``home``:
+    ``dhnet migrate``, then the Python script ``setup`` (it calls ``django.setup()`` itself), then the server;
+    yields its URL and stops it at the end. Fails the test with the output of a step that fails."""
+    require_chromium()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DHNET_", "DATABASE_URL", "DJANGO_"))},
+        "DHNET_DATA_DIR": str(home),
+        "DATABASE_URL": f"sqlite:///{home / 'e2e.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "dhnet.platform.settings",
+    }
+    for command in ([*DHNET, "migrate"], [DHNET[0], "-c", setup]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+    port = _free_port()
+    log_path = home / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*DHNET, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(url, proc, log_path)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def launched_chromium(playwright_driver: Any) -> Iterator[Any]:
+    """Debian's chromium, launched by Playwright (never a downloaded browser), closed at the end."""
+    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

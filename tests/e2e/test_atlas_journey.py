@@ -16,16 +16,13 @@ test is quick and does not depend on the database the rest of the suite runs on.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DHNET, ROOT, _free_port, wait_until_serving
+from tests.e2e.conftest import launched_chromium, throwaway_site
 
 PASSWORD = "correct horse battery staple 42"
 COUNTRY = "KE"
@@ -61,48 +58,14 @@ print("ok")
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        if os.environ.get("DHNET_E2E_REQUIRED"):
-            pytest.fail("Debian's chromium is not installed at /usr/bin/chromium")
-        pytest.skip("Debian's chromium is not installed: run bin/e2e (it installs it)")
-    home = tmp_path_factory.mktemp("atlas-e2e")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DHNET_", "DATABASE_URL", "DJANGO_"))},
-        "DHNET_DATA_DIR": str(home),
-        "DATABASE_URL": f"sqlite:///{home / 'e2e.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "dhnet.platform.settings",
-    }
-    for command in ([*DHNET, "migrate"], [DHNET[0], "-c", SETUP]):
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False, cwd=ROOT)
-        assert done.returncode == 0, done.stderr
-    port = _free_port()
-    log_path: Path = home / "serve.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [*DHNET, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "2"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_serving(url, proc, log_path)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with throwaway_site(tmp_path_factory.mktemp("atlas-e2e"), SETUP) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(site: str, playwright_driver: Any) -> Iterator[Any]:
-    chromium = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+    with launched_chromium(playwright_driver) as chromium:
+        yield chromium
 
 
 def _sign_in(browser: Any, site: str, username: str) -> Any:
