@@ -42,7 +42,7 @@ from dhnet.needs.models import Need, Source
 from dhnet.network import timezones
 from dhnet.network.models import Organisation
 from dhnet.network.services import who_region
-from dhnet.network.timezones import country_code
+from dhnet.network.timezones import country_code as country_code  # re-exported: planning.views uses it
 from dhnet.planning.gaps import Gap, code_key, compute_gaps
 from dhnet.planning.models import ItemStatus, Milestone, Roadmap, RoadmapItem, Target
 from dhnet.platform.access import Actor
