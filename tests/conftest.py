@@ -39,15 +39,68 @@ def _is_browser_test(item: pytest.Item) -> bool:
     return "playwright_driver" in getattr(item, "fixturenames", ())
 
 
+def _shares_fixtures(item: pytest.Item) -> bool:
+    """Whether the test uses a fixture built once for several tests (module, class or package scope): such tests
+    must run in one process, in file order."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return True
+    return any(
+        defs and defs[-1].scope in ("module", "class", "package") and defs[-1].baseid  # ours, not a plugin's
+        for defs in info.name2fixturedefs.values()
+    )
+
+
+#: The PostgreSQL pass of bin/test (DHNET_TEST_PG_PASS=1) repeats what can depend on the database engine. The
+#: authorization matrices ask the same question of every role: there it keeps the roles whose answers come from
+#: queries (everything, one district's jurisdiction, a country administrator's appointment); schemathesis keeps
+#: the role that reaches every operation. The SQLite pass runs all of them.
+PG_PASS_MATRIX_ROLES = frozenset({"system_admin", "district_officer", "digital_health_planner"})
+PG_PASS_SCHEMA_ROLES = frozenset({"system_admin"})
+
+
+def _repeated_on_pg(item: pytest.Item) -> bool:
+    role = getattr(getattr(item, "callspec", None), "params", {}).get("role")
+    if not isinstance(role, str):
+        return False
+    name = item.path.name
+    if name.startswith("test_access"):
+        return role not in PG_PASS_MATRIX_ROLES
+    if item.path.parent.name == "apischema":
+        return role not in PG_PASS_SCHEMA_ROLES
+    return False
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it appends them to the node ids)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the browser tests, and group tests for ``pytest -n N --dist loadgroup`` (bin/test runs on every core).
+    """Group tests for ``pytest -n N --dist loadgroup`` (bin/test runs on every core), browser tests first.
 
-    Each test file is one group (module fixtures are built once, and tests of a file may build on each other); all
-    browser tests are one group, so that one worker starts Chromium and the demo server for all of them.
+    Tests that share a module fixture form one group per file; all browser tests form one group, so that one worker
+    starts Chromium and the demo server for all of them, and it starts first (it is the longest). Other tests are
+    handed out one by one. In the PostgreSQL pass, the role repetitions described above are deselected.
     """
+    if os.environ.get("DHNET_TEST_PG_PASS") == "1":
+        repeated = [item for item in items if _repeated_on_pg(item)]
+        if repeated:
+            config.hook.pytest_deselected(items=repeated)
+            kept = set(map(id, repeated))
+            items[:] = [item for item in items if id(item) not in kept]
     for item in items:
-        browser = _is_browser_test(item)
-        if browser:
+        if _is_browser_test(item):
             item.add_marker(pytest.mark.browser)
-        item.add_marker(pytest.mark.xdist_group("browser" if browser else item.nodeid.split("::", 1)[0]))
+            item.add_marker(pytest.mark.xdist_group("browser"))
+        elif _shares_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+class _BrowserTestsFirst:
+    """Browser tests first (one long group: started last, it would finish last); otherwise the order stays. A
+    plugin of its own, to order after pytest-django's ordering (a conftest may hold only one hook of a name)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: not _is_browser_test(item))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_BrowserTestsFirst(), "dhnet-browser-tests-first")
