@@ -27,11 +27,25 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def playwright_driver() -> Iterator[Any]:
     """One Playwright driver for the whole run: its sync API allows only one at a time, and the browser tests of
-    several packages (tests/e2e, tests/network) each launch their own Chromium from it."""
+    several packages (tests/e2e, tests/network) each launch their own Chromium from it.
+
+    Between its calls the driver marks its event loop as running in this thread (playwright's wait_for_future), so
+    Django would take every later database call of this process for one made from async code and refuse it. The
+    browser tests run first and the database tests of this process after them are plain synchronous code: Django's
+    guard is switched off for the rest of the process (DJANGO_ALLOW_ASYNC_UNSAFE), and restored at the end.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as driver:
-        yield driver
+    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as driver:
+            yield driver
+    finally:
+        if before is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
 
 
 def _is_browser_test(item: pytest.Item) -> bool:
