@@ -64,10 +64,7 @@ def short_rubric(code: str) -> str:
 
 def country_of(raw: str | None, name: str = "country") -> str:
     """An ISO 3166-1 alpha-2 code (any case) or :class:`Invalid` naming the parameter."""
-    value = (raw or "").strip().upper()
-    if value not in timezones.countries():
-        raise Invalid(f"{name}: {(raw or '')[:20]!r} is not an ISO 3166-1 alpha-2 country code")
-    return value
+    return timezones.country_code(raw, name)
 
 
 def year_of(raw: str | None) -> int | None:

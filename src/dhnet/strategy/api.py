@@ -14,7 +14,6 @@ from pydantic import Field
 
 from dhnet.network import timezones
 from dhnet.platform.access import public, request_actor, requires
-from dhnet.platform.errors import Invalid
 from dhnet.strategy import services
 from dhnet.strategy.models import Indicator, ProposedAction, Target
 
@@ -288,12 +287,7 @@ def set_target(request: HttpRequest, code: str, payload: StrategyTargetIn) -> St
 
 
 def _country(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    code = raw.strip().upper()
-    if code not in timezones.countries():
-        raise Invalid(f"country: {raw[:4]!r} is not an ISO 3166-1 alpha-2 country code")
-    return code
+    return timezones.country_code(raw) if raw else None
 
 
 @router.get(
