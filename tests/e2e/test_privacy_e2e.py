@@ -41,7 +41,7 @@ def test_district_line_list_has_its_cases_and_no_identities(server: Server, brow
     page = context.new_page()
     _login(page, server, "demo-district")  # district officer of Munich (09162)
     page.click('nav >> text="Cases"')  # exact: not "Business cases"
-    page.wait_for_load_state()
+    page.wait_for_url(f"{server.url}/cases/")  # the click only starts the navigation
     rows = page.locator("#case-table tbody tr[id^=case-]")
     assert rows.count() == len(in_munich)
     districts = set(page.locator("#case-table tbody tr[id^=case-] td:nth-child(3)").all_inner_texts())

@@ -8,6 +8,7 @@ does not depend on the database the rest of the package runs on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,11 +48,13 @@ def test_a_newcomer_in_tokyo_finds_the_roundtable_and_asks_to_join(site: str, br
     page.goto(f"{site}/network/")
     page.select_option("#f-kind", "who_cc")
     page.click("#org-filters button[type=submit]")
+    page.wait_for_url(re.compile(r"/network/\?kind=who_cc"))  # the click only starts the navigation
     rows = page.locator("#organisations tbody tr")
     assert rows.count() == 1
     assert "WHO Collaborating Centre for Digital Surveillance (demo)" in rows.first.inner_text()
 
     page.click(".network-nav >> text=Networks and communities")
+    page.wait_for_url(f"{site}/network/networks/")
     tree = page.locator("#network-tree li")
     names = tree.all_inner_texts()
     assert names[0].startswith("Digital Health Network of Networks (demo)")
