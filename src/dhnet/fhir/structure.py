@@ -57,6 +57,7 @@ class Element:
     required: bool = False
     codes: tuple[str, ...] = ()  # the allowed codes of a required binding, when the model lists them
     targets: tuple[str, ...] = ()  # allowed reference target types
+    extensible: bool = False  # a primitive that may carry an id and extensions (``_status``); not Resource.id
 
     def path(self, parent: str) -> str:
         """The FHIRPath of this element under ``parent``; choice types as ``value.ofType(Quantity)``."""
@@ -147,6 +148,7 @@ def elements(cls: type[Any]) -> dict[str, Element]:
             required=bool(extra.get("element_required")) or info.is_required(),
             codes=tuple(str(c) for c in codes) if isinstance(codes, list | tuple) else (),
             targets=tuple(str(t) for t in targets) if isinstance(targets, list | tuple) else (),
+            extensible=primitive and f"{field_name}__ext" in cls.model_fields,
         )
     return result
 
