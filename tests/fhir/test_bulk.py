@@ -42,6 +42,7 @@ def test_rows_round_trip_and_ids_come_back_in_row_order(tree: dict[str, OrgUnit]
 @pytest.mark.django_db
 def test_many_rows_go_in_several_statements(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "MAX_ROWS", 3)
+    monkeypatch.setattr(bulk, "MAX_UNNEST_ROWS", 3)  # PostgreSQL
     now = timezone.now()
     person = Person.objects.create(pseudonym="a" * 64, orgunit_code="D11", created_at=now, last_seen_at=now)
     rows = [(person.pk, "block", f"{i:064x}") for i in range(10)]
