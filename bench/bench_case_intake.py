@@ -213,7 +213,8 @@ def _start_server(env: dict[str, str], args: argparse.Namespace) -> tuple[subpro
     if not port:
         server.kill()
         raise SystemExit("dhnet serve did not report its port")
-    threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()  # type: ignore[union-attr]
+    # the server's log (tracebacks of failed requests) to ours
+    threading.Thread(target=lambda: [log(f"server: {line.rstrip()}") for line in server.stderr], daemon=True).start()  # type: ignore[union-attr]
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)  # warm-up: modules imported before timing
     conn.request("GET", "/fhir/metadata")
     conn.getresponse().read()
@@ -318,6 +319,8 @@ def run(url: str, tmp: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         else:
             connection.close()
             outcome = over_http(env, token, work, args)
+        for error in outcome["errors"][:5]:
+            log(f"error: {error[:2000]}")
         cases = Case.objects.count() - cases_before
         audit_records = AuditRecord.objects.count() - audit_before
         stored = StoredResource.objects.count()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import Client
 
 from dhnet.cases.models import Case, LabResult
@@ -82,3 +84,23 @@ def test_a_batch_bundle_takes_entries_one_by_one(reporter: Client) -> None:
     assert statuses[2].startswith("422")
     assert StoredResource.objects.filter(resource_type="Patient").count() == 1
     assert Case.objects.count() == 0
+
+
+def test_a_person_registered_concurrently_at_every_attempt_is_a_409(reporter: Client, monkeypatch: Any) -> None:
+    """The vault kept losing the race for a person of the Bundle: 409 with the Patient named, nothing stored."""
+    from django.db import IntegrityError
+
+    from dhnet.identity import services
+
+    def lose(self: Any, identities: Any) -> Any:
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services._Batch, "register", lose)
+    response = post(reporter, "/fhir", case_bundle())
+    assert response.status_code == 409, response.content
+    issue = response.json()["issue"][0]
+    assert issue["code"] == "conflict"
+    assert "retry" in issue["diagnostics"]
+    assert issue["expression"][0].startswith("Bundle.entry[")
+    assert not Case.objects.exists()
+    assert not StoredResource.objects.exists()

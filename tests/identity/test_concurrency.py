@@ -47,3 +47,27 @@ def test_concurrent_registrations_store_one_person(tree: Any, operator: Actor) -
     assert Person.objects.count() == 1
     assert BlindIndex.objects.filter(kind="nid").count() == 1
     assert BlindIndex.objects.filter(kind="phone").count() == 4  # every facility's phone number was kept
+
+
+@pytest.mark.django_db
+def test_a_registration_losing_every_retry_is_a_conflict_to_retry(
+    tree: Any, operator: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Persons of one batch registered by concurrent requests at each of the three attempts: a Conflict (the API
+    answers 409, the client retries), not an IntegrityError (a 500); nothing is stored."""
+    from django.db import IntegrityError
+
+    from dhnet.identity import services
+    from dhnet.platform.errors import Conflict
+
+    attempts: list[int] = []
+
+    def lose(self: Any, identities: Any) -> Any:
+        attempts.append(len(identities))
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(services._Batch, "register", lose)
+    with pytest.raises(Conflict, match="registered by a concurrent request meanwhile: retry"):
+        services.register_persons(operator, [person(nid="NG-778")], source="facility-1")
+    assert attempts == [1, 1, 1]
+    assert not Person.objects.exists()

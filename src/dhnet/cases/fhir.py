@@ -45,7 +45,7 @@ from dhnet.fhir.models import ResourceIdentifier, StoredResource
 from dhnet.fhir.outcome import FhirError, Issue
 from dhnet.orgunits.models import OrgUnit
 from dhnet.platform.access import Actor
-from dhnet.platform.errors import Forbidden, Invalid, NotFound
+from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from dhnet.reporting import services as reporting
 
 PSEUDONYM_SYSTEM = f"{CANONICAL_BASE}/sid/pseudonym"
@@ -580,6 +580,8 @@ class PatientHandler(ResourceHandler):
         except (Invalid, NotFound, Forbidden):
             _prefetch_patients(context, set(submissions.values()))
             return
+        except Conflict as exc:  # the client retries (as for a deadlock with a concurrent Bundle)
+            raise FhirError.one(409, "conflict", str(exc), pending[0][0]) from exc
         _prefetch_patients(context, set(submissions.values()) | {r.pseudonym for r in registrations})
         context.state["cases.registered"] = {root: r for (root, _), r in zip(pending, registrations, strict=True)}
         context.audit.setdefault("persons", []).extend(registration_detail(registrations))

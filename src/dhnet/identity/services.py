@@ -398,9 +398,9 @@ def register_persons(
             with transaction.atomic(using=db):
                 registrations = _Batch(source, now).register(cleaned)
             break
-        except IntegrityError:  # a concurrent registration of the same national identifier won: find it now
-            if attempt == 2:
-                raise
+        except IntegrityError as exc:  # a concurrent registration of the same national identifier won: find it now
+            if attempt == 2:  # persons of this batch kept being registered by concurrent requests: theirs to retry
+                raise Conflict("a person was registered by a concurrent request meanwhile: retry") from exc
     if audited:
         audit.record(
             actor,
