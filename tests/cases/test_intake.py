@@ -104,3 +104,35 @@ def test_a_person_registered_concurrently_at_every_attempt_is_a_409(reporter: Cl
     assert issue["expression"][0].startswith("Bundle.entry[")
     assert not Case.objects.exists()
     assert not StoredResource.objects.exists()
+
+
+def _merged(gen: Any, count: int, first: int) -> dict[str, Any]:
+    entries = [e for i in range(first, first + count) for e in gen.bundle(i)["entry"]]
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def test_a_retried_bundle_is_answered_in_queries_that_do_not_grow_with_it(
+    reporter: Client, django_assert_max_num_queries: Any
+) -> None:
+    """A client on a slow link resends a Bundle whose answer it did not get: every resource is answered from what is
+    stored (200, the same location), with the stored resources and their org units read in bulk,
+    not one query per resource."""
+    import datetime as dt
+
+    from dhnet.cases.generate import CaseGenerator
+
+    gen = CaseGenerator(3, districts=["D11"], start=dt.date(2024, 1, 1), end=dt.date(2024, 6, 30), consent_share=0)
+    small, large = _merged(gen, 2, 0), _merged(gen, 12, 2)
+    first = [post(reporter, "/fhir", bundle) for bundle in (small, large)]
+    assert [r.status_code for r in first] == [200, 200]
+    with django_assert_max_num_queries(200) as few:
+        again = post(reporter, "/fhir", small)
+    assert again.status_code == 200, again.content
+    assert {e["response"]["status"] for e in again.json()["entry"]} == {"200 OK"}
+    # at most one query more per resource type (the small Bundle may have no lab Observation), not per resource
+    with django_assert_max_num_queries(len(few.captured_queries) + 4):
+        again = post(reporter, "/fhir", large)
+    answers = again.json()["entry"]
+    assert {e["response"]["status"] for e in answers} == {"200 OK"}
+    assert len(answers) == len(large["entry"]) > 4 * len(small["entry"])
+    assert [e["response"]["location"] for e in answers] == [e["response"]["location"] for e in first[1].json()["entry"]]

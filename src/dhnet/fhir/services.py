@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from django.db import IntegrityError, router, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from dhnet.audit import services as audit
@@ -128,6 +129,12 @@ def identifier_query(value: str, expression: str | None) -> tuple[str | None, st
     return None, token
 
 
+def _answering() -> QuerySet[StoredResource]:
+    """Stored resources a request may answer with: their org unit read along (:func:`_may_read` checks it for each;
+    a retried Bundle of hundreds of resources made one query per resource)."""
+    return StoredResource.objects.select_related("orgunit")
+
+
 def _find_existing(
     actor: Actor, plan: list[_Planned], index: dict[tuple[str, str], list[tuple[str, str]]] | None = None
 ) -> None:
@@ -148,7 +155,7 @@ def _find_existing(
             by_type.setdefault(rtype, []).append(lid)
         for rtype, ids in by_type.items():
             for start in range(0, len(ids), 500):
-                for row in StoredResource.objects.filter(resource_type=rtype, logical_id__in=ids[start : start + 500]):
+                for row in _answering().filter(resource_type=rtype, logical_id__in=ids[start : start + 500]):
                     known[(rtype, row.logical_id)] = row
         # the content of resources whose handler did not choose an id (unique per type: one query per type)
         sums: dict[str, list[str]] = {}
@@ -157,9 +164,7 @@ def _find_existing(
                 sums.setdefault(i.prepared.resource_type, []).append(i.prepared.checksum)
         for rtype, digests in sums.items():
             for start in range(0, len(digests), 500):
-                for row in StoredResource.objects.filter(
-                    resource_type=rtype, checksum__in=digests[start : start + 500]
-                ):
+                for row in _answering().filter(resource_type=rtype, checksum__in=digests[start : start + 500]):
                     by_content[(rtype, row.checksum)] = row
     for index_, item in enumerate(plan):
         p = item.prepared
@@ -168,7 +173,7 @@ def _find_existing(
             item.duplicate_of = chosen[p.existing_id]
             continue
         if p.existing_id is not None:  # the handler resolved the conditional create itself
-            item.existing = known.get((p.resource_type, p.existing_id)) or StoredResource.objects.get(
+            item.existing = known.get((p.resource_type, p.existing_id)) or _answering().get(
                 resource_type=p.resource_type, logical_id=p.existing_id
             )
             continue
@@ -180,7 +185,7 @@ def _find_existing(
                 ids = sorted({lid for s, lid in found if system is None or s == system})[:2]
                 matches = [known[(p.resource_type, lid)] for lid in ids]
             else:
-                qs = StoredResource.objects.filter(resource_type=p.resource_type, identifiers__value=value)
+                qs = _answering().filter(resource_type=p.resource_type, identifiers__value=value)
                 if system is not None:
                     qs = qs.filter(identifiers__system=system)
                 matches = list(qs.distinct()[:2])
@@ -197,7 +202,7 @@ def _find_existing(
         if p.logical_id is None and by_content is not None:
             item.existing = by_content.get(key)
         elif p.logical_id is None:  # (a handler that chose the id looked for the content itself)
-            item.existing = StoredResource.objects.filter(resource_type=p.resource_type, checksum=p.checksum).first()
+            item.existing = _answering().filter(resource_type=p.resource_type, checksum=p.checksum).first()
         if item.existing is None:
             first_by_checksum[key] = index_
 
@@ -234,7 +239,7 @@ def _store(
                 item.stored = row
             except IntegrityError:
                 p = item.prepared
-                item.existing = StoredResource.objects.get(resource_type=p.resource_type, checksum=p.checksum)
+                item.existing = _answering().get(resource_type=p.resource_type, checksum=p.checksum)
     stored = [item for item in new if item.stored is not None]
     if stored and any(item.stored.pk is None for item in stored if item.stored):  # no ids back from bulk inserts
         ids = dict(
