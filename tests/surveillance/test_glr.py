@@ -8,10 +8,12 @@ estimated, or the one it was given).  Where R estimated the dispersion (``glm.nb
 it as ``r_alpha``.
 
 Tolerance: identical alarms on every case; ``expected``, ``upperbound`` and ``score`` within a relative 1e-6
-(absolute 1e-12 at zero); the estimated ``alpha`` within a relative 1e-6.  Observed differences are far
-smaller (about 1e-10 at most): the in-control GLM and ``glm.nb`` replicate R's iterations, the C routines are
-ported operation by operation.  The largest ``alpha`` difference (2e-8, hepatitis A "scho") comes from
-``theta.ml`` stopping at its iteration limit on nearly Poisson data (theta of about 1600).
+(absolute 1e-12 at zero); the estimated ``alpha`` within a relative 1e-5.  Observed differences of the first
+three are far smaller (about 1e-10 at most): the in-control GLM and ``glm.nb`` replicate R's iterations, the C
+routines are ported operation by operation.  The largest ``alpha`` difference comes from ``theta.ml`` stopping
+at its iteration limit on nearly Poisson data (hepatitis A "scho", theta of about 1600): an unconverged iterate
+on a flat likelihood, which the rounding of the BLAS kernels moves.  It was 2e-8 when the goldens were written,
+2.8e-6 with numpy 2.4.6 (OpenBLAS 0.3.31), with the same alarms, bounds and scores.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ GOLDENS = Path(__file__).parent / "goldens" / "glr"
 CASES: list[dict[str, Any]] = json.loads((GOLDENS / "cases.json").read_text())
 RTOL = 1e-6
 ATOL = 1e-12
+ALPHA_RTOL = 1e-5  # an estimate R's theta.ml may leave unconverged (see above)
 
 
 def load_panel(data_dir: Path, input_name: str, series: list[str] | None) -> Panel:
@@ -70,7 +73,7 @@ def test_golden_parity_with_r(case: dict[str, Any], data_dir: Path) -> None:
         np.testing.assert_allclose(getattr(res, col), as_matrix(g, col, names), rtol=RTOL, atol=ATOL, err_msg=col)
     if "r_alpha" in case:
         ours = res.extra["alpha"][:, 0]
-        np.testing.assert_allclose(ours, [case["r_alpha"][s] for s in names], rtol=RTOL)
+        np.testing.assert_allclose(ours, [case["r_alpha"][s] for s in names], rtol=ALPHA_RTOL)
 
 
 # The package's own test: surveillance 1.20.3 tests/testthat/test-algo.glrnb.R ("upperbound equals
