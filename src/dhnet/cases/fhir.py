@@ -553,11 +553,14 @@ class PatientHandler(ResourceHandler):
                     codes.add(ident["value"])
         _prefetch_units(context, codes)
         facts: list[tuple[str, _PatientFacts]] = []
+        checked: dict[str, tuple[Any, _PatientFacts]] = context.state.setdefault("cases.patient_facts", {})
         for data, root in items:
             try:
-                facts.append((root, self._identity(actor, data, root, context)))
+                f = self._identity(actor, data, root, context)
             except FhirError:
                 continue
+            facts.append((root, f))
+            checked[root] = (data, f)
         submissions: dict[str, str] = context.state.setdefault("cases.submissions", {})
         digests = sorted({f.digest for _, f in facts if f.digest} - set(submissions))
         if digests:
@@ -590,7 +593,9 @@ class PatientHandler(ResourceHandler):
     def profile_check(self, actor: Actor, data: dict[str, Any], root: str, context: Context) -> Prepared:
         from dhnet.identity.services import register_person
 
-        f = self._identity(actor, data, root, context)
+        checked = context.state.get("cases.patient_facts", {}).get(root)
+        # checked by prepare_all already (the same resource: its facts), else now
+        f = checked[1] if checked is not None and checked[0] is data else self._identity(actor, data, root, context)
         unit, district_path, birth, birth_year, identity = f.unit, f.district_path, f.birth, f.birth_year, f.identity
         digest = f.digest
         pseudonym = context.state.setdefault("cases.submissions", {}).get(digest) if digest else None

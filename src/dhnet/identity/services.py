@@ -443,6 +443,19 @@ class _Slot:
         return matching.best(me, self.comparables)
 
 
+#: The columns of a new :class:`Person`, inserted by :func:`dhnet.fhir.bulk.insert` (a Bundle's new persons in
+#: one statement, without ``bulk_create``'s compilation of each instance).
+PERSON_FIELDS = (
+    "pseudonym",
+    "orgunit_code",
+    "key_id",
+    "nonce",
+    "ciphertext",
+    "merged_into",
+    "created_at",
+    "last_seen_at",
+)
+
 #: Most values in one ``IN (...)`` list.
 CHUNK = 500
 
@@ -621,7 +634,16 @@ class _Batch:
         for slot in self.created:
             self._seal(slot.person, slot.entry)
         if self.created:
-            Person.objects.using(db).bulk_create([s.person for s in self.created])
+            pks = bulk.insert(
+                Person,
+                PERSON_FIELDS,
+                [tuple(getattr(s.person, name) for name in PERSON_FIELDS) for s in self.created],
+                returning=True,
+                using=db,
+            )
+            for slot, pk in zip(self.created, pks, strict=False):
+                slot.person.pk = pk
+                slot.person._state.adding, slot.person._state.db = False, db
             if any(s.person.pk is None for s in self.created):  # no ids back from the bulk insert
                 ids = dict(
                     Person.objects.using(db)

@@ -795,18 +795,30 @@ def _write_counts(
 
 
 def _write_submissions(actor: Actor, reported: set[tuple[int, dt.date]], source: str, now: dt.datetime) -> None:
-    """Record that each (org unit, week) reported: first time with on-time status, later only the last time."""
+    """Record that each (org unit, week) reported: first time with on-time status, later only the last time.
+
+    PostgreSQL: one statement per chunk with the rows as arrays (as :func:`_write_counts`; one statement per row
+    was a hundred round trips for a Bundle of case reports); SQLite: ``executemany`` of the one-row statement.
+    """
     if not reported:
         return
     meta = Submission._meta
     table = connection.ops.quote_name(meta.db_table)
     col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
     columns = ("orgunit", "period_start", "first_received_at", "last_received_at", "on_time", "source", "submitted_by")
-    sql = (
-        f"INSERT INTO {table} ({', '.join(col[c] for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+    conflict = (
         f"ON CONFLICT ({col['orgunit']}, {col['period_start']}) DO UPDATE SET "
         f"{col['last_received_at']} = excluded.{col['last_received_at']}"
     )
+    names = ", ".join(col[c] for c in columns)
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        arrays = (
+            "%s::bigint[], %s::date[], %s::timestamptz[], %s::timestamptz[], %s::boolean[], %s::text[], %s::bigint[]"
+        )
+        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
+    else:
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) {conflict}"
     days = reporting_settings().deadline_days
     stamp = connection.ops.adapt_datetimefield_value(now)
     due: dict[dt.date, bool] = {}
@@ -818,7 +830,11 @@ def _write_submissions(actor: Actor, reported: set[tuple[int, dt.date]], source:
         params.append((unit, connection.ops.adapt_datefield_value(start), stamp, stamp, on_time, source, actor.user_id))
     with connection.cursor() as cursor:
         for i in range(0, len(params), WRITE_CHUNK):
-            cursor.executemany(sql, params[i : i + WRITE_CHUNK])
+            chunk = params[i : i + WRITE_CHUNK]
+            if postgres:
+                cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+            else:
+                cursor.executemany(sql, chunk)
 
 
 # --- CSV ------------------------------------------------------------------------------------------------------------
