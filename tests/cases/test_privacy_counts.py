@@ -84,6 +84,47 @@ def test_counts_by_onset_feed_reporting_and_are_idempotent(reporter: Client) -> 
     assert by_report == {("measles", report_week): 3}
 
 
+def test_recount_equals_a_count_of_the_stored_cases(reporter: Client, diseases: dict[str, Any]) -> None:
+    """Each cell (disease, district, period) counted by its own index range equals a count of every stored case,
+    weekly and monthly, by onset and (without onset) by report date, deaths alongside; cells without cases are
+    zero."""
+    from collections import Counter
+
+    from dhnet.diseases.models import ReportingFrequency
+
+    gen = CaseGenerator(5, districts=["D11"], start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31), consent_share=0)
+    entries = [e for i in range(60) for e in gen.bundle(i)["entry"]]
+    assert (
+        post(reporter, "/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": entries}).status_code == 200
+    )
+    stored = list(Case.objects.select_related("disease").order_by("id"))
+    assert len(stored) == 60
+    assert len({c.disease_id for c in stored}) > 1
+    Case.objects.filter(pk__in=[c.pk for c in stored[::4]]).update(onset_date=None)
+    Case.objects.filter(pk__in=[c.pk for c in stored[1::5]]).update(outcome="died")
+    monthly = stored[0].disease
+    monthly.reporting = ReportingFrequency.MONTHLY
+    monthly.save(update_fields=["reporting"])
+    cases = list(Case.objects.select_related("disease").order_by("id"))
+    by_id = {c.disease_id: c.disease for c in cases}
+    expected: Counter[tuple[int, int, dt.date]] = Counter()
+    dead: Counter[tuple[int, int, dt.date]] = Counter()
+    for c in cases:
+        key = (c.disease_id, c.orgunit_id, services.period_of(c.disease, c.onset_date or c.report_date))
+        expected[key] += 1
+        dead[key] += c.outcome == "died"
+    empty = (cases[0].disease_id, cases[0].orgunit_id, dt.date(2023, 1, 2))
+    cells = set(expected) | {empty}
+    counted = services.recount(cells, by_id)
+    assert counted == {key: (expected[key], dead[key]) for key in cells}
+    assert counted[empty] == (0, 0)
+    assert any(key[0] == monthly.pk and key[2].day == 1 for key in expected)
+    assert sum(dead.values()) >= 12  # (the generator lets a few die too)
+    # a few cells at a time (several queries) give the same counts
+    few = set(sorted(cells)[:7])
+    assert services.recount(few, by_id) == {key: counted[key] for key in few}
+
+
 def _actor(client: Client) -> Any:
     from dhnet.accounts.models import User
     from tests.platform.fixtures import actor_of
@@ -130,3 +171,19 @@ def test_cases_of_subjects_and_linking(reporter: Client) -> None:
     persons_linked.send(sender=None, kept=first, merged=second)
     assert set(Case.objects.values_list("pseudonym", flat=True)) == {first}
     assert len(services.cases_of_subjects([first])) == 8
+
+
+def test_cases_are_found_by_their_exact_source_keys(reporter: Client, monkeypatch: Any) -> None:
+    """:func:`services.by_source` answers the exact (system, value) pairs asked, in chunks, not their cross product."""
+    gen = CaseGenerator(6, districts=["D11"], start=dt.date(2024, 1, 1), end=dt.date(2024, 3, 31), consent_share=0)
+    entries = [e for i in range(6) for e in gen.bundle(i)["entry"]]
+    assert (
+        post(reporter, "/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": entries}).status_code == 200
+    )
+    cases = list(Case.objects.order_by("id"))
+    assert len({c.source_system for c in cases}) > 1
+    monkeypatch.setattr(services, "SOURCE_KEYS_PER_QUERY", 2)
+    keys = [(c.source_system, c.source_value) for c in cases]
+    crossed = next((s, v) for s, _ in keys for _, v in keys if (s, v) not in keys)
+    found = services.by_source([*keys, crossed, ("urn:none", "nothing")], "fhir_id")
+    assert sorted(found) == sorted((c.fhir_id, c.source_system, c.source_value) for c in cases)

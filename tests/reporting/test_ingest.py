@@ -264,6 +264,7 @@ def test_strategies(officer: Actor, sparse: bool, monkeypatch: pytest.MonkeyPatc
     # The stored counts of a batch are read by the cross product of its diseases, periods and units, or (scattered
     # cells, e.g. a case Bundle's) by each cell's exact row values: the outcome is the same.
     monkeypatch.setattr(services, "SPARSE_FACTOR", 0 if sparse else 10**9)
+    monkeypatch.setattr(services, "SPARSE_CHUNK", 1)  # (the cells of a batch in several queries)
     services.ingest(officer, "csv", _rows(("D11", "measles", WEEK, 3)), payload_checksum="1" * 64)
     two = _rows(("D11", "measles", WEEK, 9), ("D11", "cholera", WEEK, 2))
     create = services.ingest(officer, "dhis2", two, payload_checksum="2" * 64, strategy="CREATE")

@@ -995,16 +995,10 @@ class ConditionHandler(ResourceHandler):
             found = _identifier_keys(data, root, []) if isinstance(data, dict) else []
             if found:
                 keys.add(found[0])
-        values = sorted({v for _, v in keys})
         known: dict[tuple[str, str], str] = context.state.setdefault("cases.case_keys", {})
         looked_up: set[tuple[str, str]] = context.state.setdefault("cases.case_keys_looked_up", set())
-        for start in range(0, len(values), 500):
-            rows = Case.objects.filter(source_value__in=values[start : start + 500]).values_list(
-                "source_system", "source_value", "fhir_id"
-            )
-            for system, value, fhir_id in rows:
-                if (system, value) in keys:
-                    known.setdefault((system, value), fhir_id)
+        for fhir_id, system, value in case_services.by_source(keys, "fhir_id"):
+            known.setdefault((system, value), fhir_id)
         looked_up.update(keys)
 
     def _disease(self, data: dict[str, Any], root: str, context: Context, issues: list[Issue]) -> tuple[Any, str, str]:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, DateField, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -111,14 +111,40 @@ def _stored(rows: Sequence[Case | LabResult], pks: Sequence[int]) -> None:
         row._state.db = "default"
 
 
+#: Keys per VALUES list (two parameters each).
+SOURCE_KEYS_PER_QUERY = 400
+
+
+def by_source(keys: Iterable[tuple[str, str]], column: str) -> list[tuple[Any, str, str]]:
+    """(``column``, source system, source value) of the cases with these exact (source system, source value) keys.
+
+    A join with the keys as a VALUES list, each one search of the unique (source_system, source_value) index: by
+    value alone every case was read, ``system IN (...) AND value IN (...)`` searched every system for every value,
+    and SQLite 3.40 answers ``(system, value) IN (VALUES ...)`` by reading every case."""
+    opts = Case._meta
+    qn = connection.ops.quote_name
+    names = {f.name: qn(f.column) for f in opts.concrete_fields}
+    wanted, system, value = names[column], names["source_system"], names["source_value"]
+    ordered = sorted(set(keys))
+    found: list[tuple[Any, str, str]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), SOURCE_KEYS_PER_QUERY):
+            chunk = ordered[start : start + SOURCE_KEYS_PER_QUERY]
+            cursor.execute(
+                f"SELECT c.{wanted}, c.{system}, c.{value} FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS k "
+                f"JOIN {qn(opts.db_table)} AS c ON c.{system} = k.column1 AND c.{value} = k.column2",
+                [part for key in chunk for part in key],
+            )
+            found.extend(cursor.fetchall())
+    return found
+
+
 def add_lab_results(results: Sequence[tuple[int | None, tuple[str, str] | None, LabResult]]) -> None:
     """Insert lab results, each given (its case id if known, else its case's Condition key, the result)."""
     missing = {key for case_id, key, _ in results if case_id is None and key is not None}
     ids: dict[tuple[str, str], int] = {}
     if missing:
-        for pk, system, value in Case.objects.filter(source_value__in=[k[1] for k in missing]).values_list(
-            "pk", "source_system", "source_value"
-        ):
+        for pk, system, value in by_source(missing, "id"):
             ids[(system, value)] = pk
     rows = []
     for case_id, key, result in results:
@@ -193,27 +219,48 @@ def feed_counts(actor: Actor, cases: Iterable[Case]) -> reporting.IngestResult |
         ) from exc
 
 
+#: Cells recounted per query (each an OR branch of the query).
+RECOUNT_CELLS_PER_QUERY = 200
+
+
 def recount(
     cells: set[tuple[int, int, dt.date]], diseases: dict[int, Disease]
 ) -> dict[tuple[int, int, dt.date], tuple[int, int]]:
-    """(cases, deaths) of each cell (disease id, org unit id, period start), counted from the stored cases."""
-    first = min(c[2] for c in cells)
-    last = max(_period_end(diseases[c[0]], c[2]) for c in cells)
-    qs = (
-        Case.objects.filter(disease_id__in={c[0] for c in cells}, orgunit_id__in={c[1] for c in cells})
-        .annotate(day=Coalesce("onset_date", "report_date", output_field=DateField()))
-        .filter(day__gte=first, day__lt=last)
-        .values_list("disease_id", "orgunit_id", "day", "outcome")
-        .annotate(n=Count("id"))
-    )
+    """(cases, deaths) of each cell (disease id, org unit id, period start), counted from the stored cases.
+
+    One branch per cell, each an index range (``cases_case_onset_idx``, or ``cases_case_report_idx`` for cases
+    without onset): the work follows the cells asked for, not the cases stored. (It was one range from the first
+    to the last period over all their diseases and districts: a Bundle of cases spread over a year read every
+    case of its districts.)"""
     result: Counter[tuple[int, int, dt.date]] = Counter()
     deaths: Counter[tuple[int, int, dt.date]] = Counter()
-    for disease_id, unit_id, day, outcome, n in qs:
-        key = (disease_id, unit_id, period_of(diseases[disease_id], day))
-        if key in cells:
-            result[key] += n
-            if outcome == "died":
-                deaths[key] += n
+    ordered = sorted(cells)
+    table = connection.ops.quote_name(Case._meta.db_table)
+    as_date = connection.ops.adapt_datefield_value
+    branch = (
+        "(disease_id = %s AND orgunit_id = %s AND ((onset_date >= %s AND onset_date < %s)"
+        " OR (onset_date IS NULL AND report_date >= %s AND report_date < %s)))"
+    )
+    for start in range(0, len(ordered), RECOUNT_CELLS_PER_QUERY):
+        chunk = ordered[start : start + RECOUNT_CELLS_PER_QUERY]
+        params: list[Any] = []
+        for disease_id, unit_id, first in chunk:
+            begin, end = as_date(first), as_date(_period_end(diseases[disease_id], first))
+            params += [disease_id, unit_id, begin, end, begin, end]
+        sql = (
+            f"SELECT disease_id, orgunit_id, COALESCE(onset_date, report_date), outcome, COUNT(*) FROM {table}"
+            f" WHERE {' OR '.join([branch] * len(chunk))} GROUP BY 1, 2, 3, 4"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for disease_id, unit_id, day, outcome, n in rows:
+            day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+            key = (disease_id, unit_id, period_of(diseases[disease_id], day))
+            if key in cells:
+                result[key] += n
+                if outcome == "died":
+                    deaths[key] += n
     return {key: (result[key], deaths[key]) for key in cells}
 
 

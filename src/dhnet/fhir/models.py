@@ -26,9 +26,7 @@ class StoredResource(models.Model):
         OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="whose jurisdiction"
     )
     batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    subject = models.CharField(
-        max_length=64, blank=True, default="", db_index=True, help_text="pseudonym of the person it is about"
-    )
+    subject = models.CharField(max_length=64, blank=True, default="", help_text="pseudonym of the person it is about")
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField()
 
@@ -37,6 +35,10 @@ class StoredResource(models.Model):
         constraints = (
             models.UniqueConstraint(fields=["resource_type", "checksum"], name="fhir_resource_unique_content"),
         )
+        # A person's resources, or of one type (the Patient of a pseudonym): with ``subject`` alone indexed, SQLite's
+        # planner took the (resource_type, checksum) index for ``resource_type = ? AND subject IN (...)`` and
+        # walked every stored Patient for each Bundle.
+        indexes = (models.Index(fields=["subject", "resource_type"], name="fhir_resource_subject_type"),)
 
     def __str__(self) -> str:
         return f"{self.resource_type}/{self.logical_id}"

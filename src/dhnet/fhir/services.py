@@ -608,12 +608,14 @@ def _if_none_exist_index(
         wanted.setdefault(handler.resource_type, set()).add(value)
     index: dict[tuple[str, str], list[tuple[str, str]]] = {}
     values = sorted({v for vs in wanted.values() for v in vs})
+    # By value alone, the types checked here: with ``resource_type IN (...)`` in the query, SQLite's planner walked
+    # the (resource_type, checksum) index, every stored resource of those types, for each Bundle.
     for start in range(0, len(values), 500):
-        rows = ResourceIdentifier.objects.filter(
-            value__in=values[start : start + 500], resource__resource_type__in=sorted(wanted)
-        ).values_list("resource__resource_type", "value", "system", "resource__logical_id")
+        rows = ResourceIdentifier.objects.filter(value__in=values[start : start + 500]).values_list(
+            "resource__resource_type", "value", "system", "resource__logical_id"
+        )
         for rtype, value, system, logical_id in rows:
-            if value in wanted[rtype]:
+            if value in wanted.get(rtype, ()):
                 index.setdefault((rtype, value), []).append((system, logical_id))
     return index
 

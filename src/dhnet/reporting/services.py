@@ -530,7 +530,7 @@ def ingest(
 #: Cells looked up by their exact (disease, org unit, period) when the sets' cross product is this many times
 #: larger than the cells (a case Bundle's scattered cells: 100 cells could otherwise read some 40,000 stored counts).
 SPARSE_FACTOR = 20
-SPARSE_CHUNK = 300  # cells per row-value IN list (3 parameters each)
+SPARSE_CHUNK = 300  # cells per VALUES list (3 parameters each)
 
 
 def _existing(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int, int]]:
@@ -567,23 +567,27 @@ def _existing(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int,
 
 
 def _existing_sparse(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int, int]]:
-    """:func:`_existing` by the cells' exact (disease, org unit, period) row values (SQLite >= 3.15, PostgreSQL)."""
+    """:func:`_existing` by the cells' exact (disease, org unit, period) values."""
     meta = CountValue._meta
     table = connection.ops.quote_name(meta.db_table)
     col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
     triples = sorted({(k[0], k[1], k[2]) for k, _ in cells})
+    date_param = "%s::date" if connection.vendor == "postgresql" else "%s"  # (a VALUES column of text otherwise)
     found: dict[_Key, tuple[int, int]] = {}
     with connection.cursor() as cursor:
         for i in range(0, len(triples), SPARSE_CHUNK):
             chunk = triples[i : i + SPARSE_CHUNK]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            values = ", ".join([f"(%s, %s, {date_param})"] * len(chunk))
             params: list[Any] = []
             for disease, unit, start in chunk:
                 params += [disease, unit, connection.ops.adapt_datefield_value(start)]
+            # A join with the VALUES list: one search of the unique index per cell. (SQLite 3.40 answers
+            # ``(a, b, c) IN (VALUES ...)`` by reading every stored count.)
             cursor.execute(
-                f"SELECT {col['id']}, {col['disease']}, {col['orgunit']}, {col['period_start']}, {col['measure']}, "
-                f"{col['value']} FROM {table} WHERE ({col['disease']}, {col['orgunit']}, {col['period_start']}) "
-                f"IN (VALUES {values})",
+                f"SELECT t.{col['id']}, t.{col['disease']}, t.{col['orgunit']}, t.{col['period_start']}, "
+                f"t.{col['measure']}, t.{col['value']} FROM (VALUES {values}) AS k JOIN {table} AS t "
+                f"ON t.{col['disease']} = k.column1 AND t.{col['orgunit']} = k.column2 "
+                f"AND t.{col['period_start']} = k.column3",
                 params,
             )
             for pk, disease, unit, start, measure, value in cursor.fetchall():
