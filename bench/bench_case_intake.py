@@ -49,9 +49,9 @@ FLOOR = 2000  # FHIR resources per second
 
 
 def reference_ms() -> float:
-    """The machine's speed now: milliseconds of a fixed pure-Python loop (median of 3). On this shared 2-core
-    machine the same loop took from about 65 to 125 ms from one minute to the next, and every row's figures move
-    with it: the table gives it next to each row."""
+    """The machine's speed now: milliseconds of a fixed pure-Python loop (median of 3): 31 to 38 ms on this 2-core
+    machine when its host is quiet; a loop of the kind took up to 1.9 times as long from one minute to the next on
+    a busy day, and every row's figures move with it: the table gives it next to each row."""
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -466,8 +466,8 @@ def main() -> None:
         "timing (imports). "
         "CPU: user+system seconds of the serving process(es) per resource (what a quiet machine bounds). "
         "Ref. ms: the machine's speed around the row, milliseconds of a fixed pure-Python loop before and after it "
-        "(lower is faster; on this shared machine it moved between about 65 and 125 ms from one minute to the "
-        f"next, and the rows' rates with it). Floor: {FLOOR:,} resources/s.\n"
+        "(lower is faster: 31 to 38 ms when the host is quiet; a loop of the kind took up to 1.9 times as long "
+        f"on a busy day, the rows' rates moving with it). Floor: {FLOOR:,} resources/s.\n"
     )
     print(
         "| Database | Path | Cases/Bundle | Bundles | Resources | Seconds | Resources/s | CPU µs/resource | "
