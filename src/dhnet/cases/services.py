@@ -37,6 +37,7 @@ from dhnet.orgunits.models import OrgUnit
 from dhnet.orgunits.services import in_jurisdiction
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Forbidden, Invalid, NotFound
+from dhnet.platform.sql import rows_by_keys
 from dhnet.reporting import services as reporting
 from dhnet.reporting.models import Source
 from dhnet.reporting.periods import monday_of
@@ -116,27 +117,15 @@ SOURCE_KEYS_PER_QUERY = 400
 
 
 def by_source(keys: Iterable[tuple[str, str]], column: str) -> list[tuple[Any, str, str]]:
-    """(``column``, source system, source value) of the cases with these exact (source system, source value) keys.
-
-    A join with the keys as a VALUES list, each one search of the unique (source_system, source_value) index: by
-    value alone every case was read, ``system IN (...) AND value IN (...)`` searched every system for every value,
-    and SQLite 3.40 answers ``(system, value) IN (VALUES ...)`` by reading every case."""
-    opts = Case._meta
-    qn = connection.ops.quote_name
-    names = {f.name: qn(f.column) for f in opts.concrete_fields}
-    wanted, system, value = names[column], names["source_system"], names["source_value"]
-    ordered = sorted(set(keys))
-    found: list[tuple[Any, str, str]] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(ordered), SOURCE_KEYS_PER_QUERY):
-            chunk = ordered[start : start + SOURCE_KEYS_PER_QUERY]
-            cursor.execute(
-                f"SELECT c.{wanted}, c.{system}, c.{value} FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS k "
-                f"JOIN {qn(opts.db_table)} AS c ON c.{system} = k.column1 AND c.{value} = k.column2",
-                [part for key in chunk for part in key],
-            )
-            found.extend(cursor.fetchall())
-    return found
+    """(``column``, source system, source value) of the cases with these exact (source system, source value) keys:
+    one search of the unique (source_system, source_value) index each (by value alone, every case was read)."""
+    return [
+        (row[0], row[1], row[2])
+        for row in rows_by_keys(
+            Case, ("source_system", "source_value"), (column, "source_system", "source_value"), keys,
+            chunk=SOURCE_KEYS_PER_QUERY,
+        )
+    ]  # fmt: skip
 
 
 def add_lab_results(results: Sequence[tuple[int | None, tuple[str, str] | None, LabResult]]) -> None:

@@ -50,6 +50,7 @@ from dhnet.orgunits.models import OrgUnit
 from dhnet.orgunits.services import in_jurisdiction, require_in_jurisdiction
 from dhnet.platform.access import Actor
 from dhnet.platform.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from dhnet.platform.sql import rows_by_keys
 from dhnet.reporting import events
 from dhnet.reporting.models import (
     CountValue,
@@ -568,31 +569,17 @@ def _existing(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int,
 
 def _existing_sparse(cells: Sequence[tuple[_Key, int | None]]) -> dict[_Key, tuple[int, int]]:
     """:func:`_existing` by the cells' exact (disease, org unit, period) values."""
-    meta = CountValue._meta
-    table = connection.ops.quote_name(meta.db_table)
-    col = {f.name: connection.ops.quote_name(f.column) for f in meta.concrete_fields}
-    triples = sorted({(k[0], k[1], k[2]) for k, _ in cells})
-    date_param = "%s::date" if connection.vendor == "postgresql" else "%s"  # (a VALUES column of text otherwise)
     found: dict[_Key, tuple[int, int]] = {}
-    with connection.cursor() as cursor:
-        for i in range(0, len(triples), SPARSE_CHUNK):
-            chunk = triples[i : i + SPARSE_CHUNK]
-            values = ", ".join([f"(%s, %s, {date_param})"] * len(chunk))
-            params: list[Any] = []
-            for disease, unit, start in chunk:
-                params += [disease, unit, connection.ops.adapt_datefield_value(start)]
-            # A join with the VALUES list: one search of the unique index per cell. (SQLite 3.40 answers
-            # ``(a, b, c) IN (VALUES ...)`` by reading every stored count.)
-            cursor.execute(
-                f"SELECT t.{col['id']}, t.{col['disease']}, t.{col['orgunit']}, t.{col['period_start']}, "
-                f"t.{col['measure']}, t.{col['value']} FROM (VALUES {values}) AS k JOIN {table} AS t "
-                f"ON t.{col['disease']} = k.column1 AND t.{col['orgunit']} = k.column2 "
-                f"AND t.{col['period_start']} = k.column3",
-                params,
-            )
-            for pk, disease, unit, start, measure, value in cursor.fetchall():
-                day = dt.date.fromisoformat(start) if isinstance(start, str) else start
-                found[(disease, unit, day, measure)] = (pk, value)
+    rows = rows_by_keys(
+        CountValue,
+        ("disease", "orgunit", "period_start"),
+        ("id", "disease", "orgunit", "period_start", "measure", "value"),
+        {(k[0], k[1], k[2]) for k, _ in cells},
+        chunk=SPARSE_CHUNK,
+    )
+    for pk, disease, unit, start, measure, value in rows:
+        day = dt.date.fromisoformat(start) if isinstance(start, str) else start
+        found[(disease, unit, day, measure)] = (pk, value)
     return found
 
 
